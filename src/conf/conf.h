@@ -1,0 +1,130 @@
+/*
+ * conf.h -- the configuration snapshot and its life cycle.
+ *
+ * A loaded configuration is immutable and reference-counted.  Reload parses
+ * a new snapshot and swaps it in; connections keep a reference to the one
+ * they started on until they finish.  The directive table
+ * (conf_directives.def) is the only definition of a directive: it generates
+ * the scalar fields below, the parser dispatch, the defaults, the dump that
+ * `skua -k parse` prints and doc/skua.conf.documented.
+ *
+ * Field naming rule: each simple directive becomes a field with the
+ * directive's own name and a type given by its slot:
+ *   FLAG -> bool, TIME -> sk_msec_t (ms), SIZE -> uint64_t (bytes),
+ *   INT -> int, STRING -> char * (NULL when unset), ENUM -> int.
+ */
+#ifndef SK_CONF_H
+#define SK_CONF_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "sk_common.h"
+
+struct acl_access;
+struct acl;
+struct log_format;
+struct sk_arena;
+
+#define CONF_MAGIC 0x5c0f1a7eu
+
+/* Listener options from http_port. */
+#define CONF_PORT_F_NAMED 0x1u
+
+/* One http_port line. */
+struct conf_http_port {
+    struct conf_http_port *next;
+    struct sockaddr_storage addr;       /* wildcard addr when none given */
+    char *name;                         /* name=, default "ADDR:PORT" as
+                                           written */
+    char *spec;                         /* the line's arguments, verbatim:
+                                           identical specs across reloads
+                                           keep the listening sockets */
+    unsigned flags;
+    const char *file;                   /* where it was defined */
+    int line;
+};
+
+/* forwarded_for values. */
+enum conf_fwd_for {
+    CONF_FWD_ON = 0,
+    CONF_FWD_OFF,           /* "unknown" instead of the address */
+    CONF_FWD_TRANSPARENT,   /* leave the header as it came */
+    CONF_FWD_DELETE,        /* remove the header */
+    CONF_FWD_TRUNCATE       /* replace with just the client address */
+};
+
+/* One access_log line. */
+struct conf_access_log {
+    struct conf_access_log *next;
+    char *dest;                         /* "stdio:/path", "stdio:-",
+                                           "syslog[:facility.priority]",
+                                           "none" (then no entry exists) */
+    const struct log_format *format;    /* never NULL; owned by the conf */
+    struct acl_access *acl;             /* log only when this allows; may
+                                           be NULL (log everything) */
+    int fd;                             /* set by access_log_open(); -1 */
+};
+
+/* One tcp_outgoing_address line. */
+struct conf_outgoing {
+    struct conf_outgoing *next;
+    struct sockaddr_storage addr;
+    struct acl_access *acl;             /* may be NULL: always */
+};
+
+struct conf {
+    unsigned magic;
+    _Atomic unsigned refs;
+    struct sk_arena *arena;             /* everything below lives here */
+    char *path;                         /* the main file */
+
+    /* scalar directives: one field each, generated from the table */
+#define CONF_FIELD(name, ctype) ctype name;
+#include "conf/conf_fields.h"
+#undef CONF_FIELD
+
+    /* list directives */
+    struct conf_http_port *http_ports;
+    struct acl *acls;                   /* all acl definitions, by name */
+    struct acl_access *http_access;     /* NULL: no rules (deny all) */
+    struct conf_access_log *access_logs;
+    struct log_format *logformats;      /* defined with logformat */
+    struct conf_outgoing *tcp_outgoing;
+    char **dns_nameservers;             /* NULL-terminated; NULL: use
+                                           /etc/resolv.conf */
+    int forwarded_for;                  /* enum conf_fwd_for */
+};
+
+/*
+ * Parse the configuration file <path> (and what it includes) into a new
+ * snapshot with one reference.  On error return NULL and set *<err> to a
+ * malloc'd "file:line: reason" message that the caller frees.
+ */
+struct conf *conf_load(const char *path, char **err);
+
+/* Parse a configuration held in memory; <name> stands for the file name. */
+struct conf *conf_load_string(const char *text, const char *name, char **err);
+
+/* Take and drop references; the last unref frees the snapshot. */
+struct conf *conf_ref(struct conf *c);
+void conf_unref(struct conf *c);
+
+/*
+ * Write every directive with its effective value, in configuration syntax,
+ * to <fp> (what `skua -k parse` prints with -d 2 and above).
+ */
+void conf_dump(const struct conf *c, FILE *fp);
+
+/*
+ * Write the documented reference of every directive (name, syntax, default
+ * and help text) to <fp>: <format> is "text" (doc/skua.conf.documented),
+ * "man" (the DIRECTIVES section of skua.conf(5)) or "default" (the
+ * commented default config).
+ */
+int conf_write_doc(FILE *fp, const char *format);
+
+#endif

@@ -1,0 +1,1 @@
+# fuzz harnesses and corpus replay

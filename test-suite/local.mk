@@ -1,0 +1,4 @@
+# test-suite/: unit tests live with their modules' local.mk; fuzz replay and
+# integration tests are included here.
+include test-suite/fuzz/local.mk
+include test-suite/integration/local.mk
