@@ -12,6 +12,7 @@
 #ifndef SK_ACL_H
 #define SK_ACL_H
 
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "sk_common.h"
@@ -19,6 +20,8 @@
 struct rec;
 struct conf;
 struct sk_arena;
+struct acl;
+struct acl_access;
 
 enum acl_answer {
     ACL_ALLOWED = 0,
@@ -57,10 +60,27 @@ int acl_parse_line(struct conf *conf, int argc, char **argv, char **err);
 int acl_parse_access(struct conf *conf, struct acl_access **list, int argc,
                      char **argv, char **err);
 
-/* Find an acl by name, or NULL. */
+/*
+ * Find an acl by name, or NULL.  The predefined "all" (matching
+ * everything) is found without being defined, unless <conf> defines its own.
+ */
 struct acl *acl_find(const struct conf *conf, const char *name);
 
 /* Release what the acls of <conf> hold outside its arena (PCRE2 codes). */
 void acl_conf_free(struct conf *conf);
+
+/*
+ * Write every acl defined in <conf> to <fp> as "acl NAME TYPE VALUE..."
+ * lines that parse back to the same acls (the predefined "all" is left
+ * out).
+ */
+void acl_dump(const struct conf *conf, FILE *fp);
+
+/*
+ * Write the rules of <list> to <fp> as "<directive> allow|deny [!]NAME..."
+ * lines, one per rule; nothing for an empty list.
+ */
+void acl_access_dump(const struct acl_access *list, const char *directive,
+                     FILE *fp);
 
 #endif

@@ -1,0 +1,129 @@
+/*
+ * acl_impl.h -- the inside of acls and access rules, shared by acl.c (the
+ * definitions, the access lists and their evaluation) and acl_types.c (one
+ * parser and one matcher per acl type).
+ *
+ * Nothing outside src/acl/ includes this file: the rest of skua holds only
+ * opaque pointers.  Everything here lives in the configuration's arena,
+ * except compiled PCRE2 patterns, which acl_release() frees.
+ */
+#ifndef SK_ACL_IMPL_H
+#define SK_ACL_IMPL_H
+
+#include <stdint.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "acl/acl.h"
+
+#define ACL_MAGIC 0xac15e7a1u
+#define ACL_ACCESS_MAGIC 0xac1acce5u
+
+/* The answer of one acl for one record. */
+enum acl_match {
+    ACL_M_NO = 0,
+    ACL_M_YES,
+    ACL_M_NEED          /* depends on addresses not resolved yet */
+};
+
+/* One value of an acl, in the form its type matches against. */
+struct acl_item {
+    const char *text;           /* as written, for the dump; NULL for the
+                                   second half of a value that needed two
+                                   items */
+    union {
+        struct {                /* src, dst, localip: all addresses in
+                                   IPv6 form, IPv4 as ::ffff:a.b.c.d */
+            uint8_t lo[16];     /* (addr & mask) in [lo, hi] */
+            uint8_t hi[16];
+            uint8_t mask[16];
+        } ip;
+        struct {
+            uint16_t lo, hi;
+        } port;
+        struct {                /* dstdomain: lower case, no leading or
+                                   trailing dot */
+            const char *name;
+            size_t len;
+            bool sub;           /* written ".name": subdomains match too */
+        } dom;
+        const char *str;        /* method, proto, myportname */
+        struct {
+            pcre2_code *code;   /* outside the arena; NULL once released */
+            bool icase;
+        } re;
+    } u;
+};
+
+struct acl;
+
+/*
+ * Parse one <value> of <acl> and append the item(s) it makes, allocated
+ * from <arena>; <icase> is the -i state for regex types.  Return 0, or -1
+ * with *<err> set to a malloc'd reason.
+ */
+typedef int acl_parse_f(struct sk_arena *arena, struct acl *acl,
+                        const char *value, bool icase, char **err);
+
+/* Match <rec> (and, for dst, the resolved <dst>) against <acl>. */
+typedef enum acl_match acl_match_f(const struct acl *acl,
+                                   const struct rec *rec,
+                                   const struct acl_dst *dst);
+
+#define ACL_K_REGEX 0x1u        /* takes -i and +i among its values */
+#define ACL_K_DOMAIN 0x2u       /* takes -n (no lookups; always so here) */
+#define ACL_K_NOVALUES 0x4u     /* takes no values at all */
+
+/* One acl type: the table in acl_types.c lists them all. */
+struct acl_kind {
+    const char *name;           /* the type as written in "acl NAME TYPE" */
+    unsigned flags;             /* ACL_K_* */
+    acl_parse_f *parse;         /* required unless ACL_K_NOVALUES */
+    acl_match_f *match;         /* required */
+};
+
+struct acl {
+    unsigned magic;             /* ACL_MAGIC */
+    struct acl *next;           /* next definition, in config order */
+    const char *name;
+    const struct acl_kind *kind;
+    struct acl_item *items;     /* in the order written */
+    unsigned n;
+    unsigned cap;
+};
+
+/* One condition of a rule. */
+struct acl_term {
+    const struct acl *acl;
+    bool negate;
+};
+
+/* One allow/deny rule; a list is the rules linked in order. */
+struct acl_access {
+    unsigned magic;             /* ACL_ACCESS_MAGIC */
+    struct acl_access *next;
+    bool allow;
+    unsigned n;
+    struct acl_term terms[];
+};
+
+/* The predefined acl "all", matching everything. */
+extern struct acl acl_all;
+
+/* Return the type called <name> (case-sensitive), or NULL. */
+const struct acl_kind *acl_kind_find(const char *name);
+
+/* Append a zeroed item to <acl>, growing its array in <arena>. */
+struct acl_item *acl_item_add(struct sk_arena *arena, struct acl *acl);
+
+/*
+ * Free what <acl> (a struct acl *, as void * to serve as an arena cleanup)
+ * holds outside the arena.  Calling it again does nothing.
+ */
+void acl_release(void *acl);
+
+/* Set *<err> to a malloc'd message made from <fmt>; return -1. */
+int acl_errorf(char **err, const char *fmt, ...) SK_PRINTF(2, 3);
+
+#endif
