@@ -42,18 +42,26 @@ struct acl_item {
         struct {
             uint16_t lo, hi;
         } port;
-        struct {                /* dstdomain: lower case, no leading or
-                                   trailing dot */
-            const char *name;
-            size_t len;
-            bool sub;           /* written ".name": subdomains match too */
-        } dom;
-        const char *str;        /* method, proto, myportname */
+        const char *str;        /* method, proto, myportname (dstdomain
+                                   keeps only the text: its index holds
+                                   the names) */
         struct {
             pcre2_code *code;   /* outside the arena; NULL once released */
             bool icase;
         } re;
     } u;
+};
+
+/*
+ * A dstdomain name in the acl's hash index (open addressing, linear
+ * probing, at most half full).
+ */
+struct acl_dom_slot {
+    const char *name;           /* lower case, no leading or trailing dot;
+                                   NULL: an empty slot */
+    size_t len;
+    bool sub;                   /* some value was ".name": subdomains match
+                                   too */
 };
 
 struct acl;
@@ -91,6 +99,9 @@ struct acl {
     struct acl_item *items;     /* in the order written */
     unsigned n;
     unsigned cap;
+    struct acl_dom_slot *dom;   /* dstdomain: the index of the names */
+    unsigned dom_size;          /* a power of two, or 0 */
+    unsigned dom_used;
 };
 
 /* One condition of a rule. */

@@ -483,6 +483,76 @@ acl_match_myportname(const struct acl *acl, const struct rec *rec,
 
 /* ---- dstdomain */
 
+/* <a,len> equals the lower-case <b> of the same length, ignoring case. */
+static bool
+acl_ieq(const char *a, const char *b, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (acl_lower((unsigned char)a[i]) != (unsigned char)b[i])
+            return false;
+    }
+    return true;
+}
+
+/* FNV-1a of the lower-cased <s,len>. */
+static uint32_t
+acl_dom_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= (uint32_t)acl_lower((unsigned char)s[i]);
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/*
+ * Return the index in <tab> (of <size> slots, a power of two, never full)
+ * of the name <s,len>, or of the empty slot where it would go.
+ */
+static unsigned
+acl_dom_slot(const struct acl_dom_slot *tab, unsigned size, const char *s,
+             size_t len)
+{
+    unsigned i = acl_dom_hash(s, len) & (size - 1);
+
+    while (tab[i].name != NULL &&
+           !(tab[i].len == len && acl_ieq(s, tab[i].name, len)))
+        i = (i + 1) & (size - 1);
+    return i;
+}
+
+/* Add <name,len> to the index of <acl>, doubling it when half full. */
+static void
+acl_dom_insert(struct sk_arena *arena, struct acl *acl, const char *name,
+               size_t len, bool sub)
+{
+    struct acl_dom_slot *old = acl->dom, *slot;
+    unsigned oldsize = acl->dom_size, i;
+
+    if ((acl->dom_used + 1) * 2 > acl->dom_size) {
+        acl->dom_size = oldsize ? oldsize * 2 : 16;
+        acl->dom = sk_arena_calloc(arena, acl->dom_size * sizeof(*old));
+        for (i = 0; i < oldsize; i++) {
+            if (old[i].name != NULL)
+                acl->dom[acl_dom_slot(acl->dom, acl->dom_size, old[i].name,
+                                      old[i].len)] = old[i];
+        }
+    }
+    slot = &acl->dom[acl_dom_slot(acl->dom, acl->dom_size, name, len)];
+    if (slot->name == NULL) {
+        slot->name = name;
+        slot->len = len;
+        acl->dom_used++;
+    }
+    /* "example.com" and ".example.com" both listed: the wider wins. */
+    slot->sub = slot->sub || sub;
+}
+
 static int
 acl_parse_domain(struct sk_arena *arena, struct acl *acl, const char *value,
                  bool icase, char **err)
@@ -508,50 +578,40 @@ acl_parse_domain(struct sk_arena *arena, struct acl *acl, const char *value,
             goto bad;
         name[i] = (char)acl_lower((unsigned char)name[i]);
     }
+    acl_dom_insert(arena, acl, name, len, sub);
     it = acl_item_add(arena, acl);
     it->text = sk_arena_strdup(arena, value);
-    it->u.dom.name = name;
-    it->u.dom.len = len;
-    it->u.dom.sub = sub;
     return 0;
 bad:
     return acl_errorf(err, "acl %s: bad domain '%s'", acl->name, value);
 }
 
-/* <a,len> equals the lower-case <b> of the same length, ignoring case. */
-static bool
-acl_ieq(const char *a, const char *b, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (acl_lower((unsigned char)a[i]) != (unsigned char)b[i])
-            return false;
-    }
-    return true;
-}
-
+/*
+ * The host itself is looked up, then each parent domain for a ".name"
+ * value: as many lookups as the host has labels, whatever the list size.
+ */
 static enum acl_match
 acl_match_dstdomain(const struct acl *acl, const struct rec *rec,
                     const struct acl_dst *dst)
 {
     const char *h = rec->dst_host;
-    const struct acl_item *it;
-    size_t hl, dl;
-    unsigned i;
+    const struct acl_dom_slot *slot;
+    size_t hl, i;
 
-    if (h == NULL)
+    if (h == NULL || acl->dom_size == 0)
         return ACL_M_NO;
     hl = strlen(h);
     if (hl > 0 && h[hl - 1] == '.')
         hl--;
-    for (i = 0; i < acl->n; i++) {
-        it = &acl->items[i];
-        dl = it->u.dom.len;
-        if (hl == dl && acl_ieq(h, it->u.dom.name, dl))
-            return ACL_M_YES;
-        if (it->u.dom.sub && hl > dl && h[hl - dl - 1] == '.' &&
-            acl_ieq(h + hl - dl, it->u.dom.name, dl))
+    slot = &acl->dom[acl_dom_slot(acl->dom, acl->dom_size, h, hl)];
+    if (slot->name != NULL)
+        return ACL_M_YES;
+    for (i = 0; i < hl; i++) {
+        if (h[i] != '.')
+            continue;
+        slot = &acl->dom[acl_dom_slot(acl->dom, acl->dom_size, h + i + 1,
+                                      hl - i - 1)];
+        if (slot->name != NULL && slot->sub)
             return ACL_M_YES;
     }
     return ACL_M_NO;

@@ -333,6 +333,20 @@ static const struct check_case check_cases[] = {
       { .host = "x.a.com" }, NULL, A },
     { "acl d dstdomain .Mixed.COM.\nhttp_access allow d",
       { .host = "x.mixed.com" }, NULL, A },
+    { "acl d dstdomain sub.example.com .example.com\nhttp_access allow d",
+      { .host = "x.example.com" }, NULL, A },
+    { "acl d dstdomain a.b\nacl d dstdomain .a.b\nhttp_access allow d",
+      { .host = "x.a.b" }, NULL, A },
+    { "acl d dstdomain .a.b\nacl d dstdomain a.b\nhttp_access allow d",
+      { .host = "x.a.b" }, NULL, A },
+    { "acl d dstdomain .a.b\nhttp_access allow d", { .host = "x..a.b" },
+      NULL, A },
+    { "acl d dstdomain .a.b\nhttp_access allow d", { .host = "" }, NULL,
+      D },
+    { "acl d dstdomain .a.b\nhttp_access allow d", { .host = "." }, NULL,
+      D },
+    { "acl d dstdomain .a.b\nhttp_access allow d", { .host = ".a.b" },
+      NULL, A },
 
     /* regular expressions */
     { "acl r dstdom_regex ^www\\.\nhttp_access allow r",
@@ -521,6 +535,40 @@ test_errors(void **state)
 
 /* ---- lookups, the dump, threads ------------------------------------- */
 
+#define TC_BIG 20000
+
+/* A big dstdomain list (as from a "/file"): even entries are ".name". */
+static void
+test_dstdomain_big(void **state)
+{
+    struct tc t;
+    struct rec rec;
+    char *argv[3], value[64], host[64];
+    char *err = NULL;
+    int i;
+
+    tc_init(&t);
+    argv[0] = "d";
+    argv[1] = "dstdomain";
+    argv[2] = value;
+    for (i = 0; i < TC_BIG; i++) {
+        snprintf(value, sizeof(value), "%sh%d.Example", i % 2 ? "" : ".", i);
+        assert_int_equal(acl_parse_line(t.conf, 3, argv, &err), 0);
+    }
+    tc_load_ok(&t, "http_access allow d");
+    memset(&rec, 0, sizeof(rec));
+    rec.dst_host = host;
+    for (i = 0; i < TC_BIG; i++) {
+        snprintf(host, sizeof(host), "h%d.example", i);
+        assert_int_equal(acl_check(t.list, &rec, NULL), A);
+        snprintf(host, sizeof(host), "www.H%d.example.", i);
+        assert_int_equal(acl_check(t.list, &rec, NULL), i % 2 ? D : A);
+        snprintf(host, sizeof(host), "h%d.example.com", i);
+        assert_int_equal(acl_check(t.list, &rec, NULL), D);
+    }
+    tc_fini(&t);
+}
+
 static void
 test_find(void **state)
 {
@@ -655,6 +703,7 @@ main(void)
         cmocka_unit_test(test_need_dns_flow),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_find),
+        cmocka_unit_test(test_dstdomain_big),
         cmocka_unit_test(test_dump_roundtrip),
         cmocka_unit_test(test_threads),
     };
