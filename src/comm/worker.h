@@ -1,0 +1,109 @@
+/*
+ * worker.h -- the event core and process runtime: worker threads, their event loops and
+ * listeners, configuration generations, reload and shutdown.
+ *
+ * Each worker is one thread with one libevent base, its own SO_REUSEPORT
+ * listening sockets, its own resolver and its own pool of idle server
+ * connections.  A connection stays on the worker that accepted it.  The
+ * main thread owns signals and configuration: it builds a new snapshot,
+ * opens the listening sockets each worker needs and hands both over with a
+ * message; the worker swaps them in between events, so nothing it is
+ * serving is disturbed.
+ */
+#ifndef SK_WORKER_H
+#define SK_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "sk_common.h"
+
+struct event;
+struct event_base;
+struct conf;
+struct conf_http_port;
+struct dns_resolver;
+struct http_pool;
+
+#define WORKER_MAGIC 0x3a11e7a1u
+#define WORKER_MAX 64
+
+/* One listening socket of one worker. */
+struct worker_listener {
+    struct worker_listener *next;
+    struct worker *w;
+    int fd;
+    char *spec;                 /* http_port arguments: identity on reload */
+    char *name;                 /* name= or "addr:port" */
+    uint16_t port;
+    struct event *ev;
+};
+
+/* A message from the main thread (config swap or stop). */
+struct worker_msg {
+    struct conf *conf;                      /* new snapshot (a reference) */
+    struct worker_listener *listeners;      /* the complete new set */
+    bool stop;
+};
+
+/* Intrusive list of live client connections (for shutdown). */
+struct worker_conn_link {
+    struct worker_conn_link *prev, *next;
+    void (*on_stop)(struct worker_conn_link *l);   /* close if idle */
+};
+
+struct worker {
+    unsigned magic;
+    int id;                     /* 1..N, "kidN" in logs */
+    pthread_t thread;
+    struct event_base *base;
+    struct conf *conf;          /* this worker's current snapshot */
+    struct dns_resolver *dns;
+    struct http_pool *pool;     /* idle server connections */
+    struct worker_listener *listeners;
+    struct event *ev_msg;
+    pthread_mutex_t msg_lock;
+    struct worker_msg msg;      /* pending, under msg_lock */
+    bool has_msg;
+    struct worker_conn_link conns;  /* sentinel */
+    unsigned n_conns;
+    bool stopping;
+    _Atomic bool finished;      /* the loop has exited */
+};
+
+/* Return the worker running the calling thread (NULL in the main thread). */
+struct worker *worker_self(void);
+
+/* Count a client connection in and out (shutdown waits for zero). */
+void worker_conn_add(struct worker *w, struct worker_conn_link *l);
+void worker_conn_del(struct worker *w, struct worker_conn_link *l);
+
+/* True once the worker is shutting down: finish, do not keep alive. */
+static inline bool
+worker_is_stopping(const struct worker *w)
+{
+    return w->stopping;
+}
+
+/*
+ * Run skua with the loaded configuration <conf> (the reference is taken
+ * over) until shutdown; <conf_path> is reread on reconfigure.  Return the
+ * process exit status.
+ */
+int runtime_run(struct conf *conf, const char *conf_path);
+
+/*
+ * Open a listening socket for <p> (SO_REUSEPORT, non-blocking).  Return the
+ * fd, or -1 with a message in <err> of <errlen> bytes.
+ */
+int worker_listen_open(const struct conf_http_port *p, char *err,
+                       size_t errlen);
+
+/* Hooks the HTTP layer provides (src/http/). */
+void http_accept(struct worker *w, struct worker_listener *l, int fd,
+                 const struct sockaddr_storage *peer);
+struct http_pool *http_pool_new(struct worker *w);
+void http_pool_free(struct http_pool *p);
+
+#endif

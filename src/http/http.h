@@ -1,0 +1,212 @@
+/*
+ * http.h -- the HTTP proxy's internal types: client connections, their
+ * transactions, server connections and the idle pool.
+ *
+ * A client connection (struct http_conn) carries one transaction at a time
+ * (struct http_txn); pipelined requests wait in its input buffer and are
+ * answered in order.  A transaction borrows one server connection (struct
+ * http_srv) from the worker's pool or from a new connect, and gives it back
+ * when both messages ended cleanly.  Bytes move between evbuffers without
+ * copies where libevent allows (evbuffer_remove_buffer), and each side stops
+ * reading when the other side's output backs up, so memory per transfer is
+ * bounded by HTTP_HIGH_WATER whatever the body size.
+ *
+ * Lifetime: every event callback brackets its work with http_conn_enter()
+ * and http_conn_leave(); closing only marks the connection, and the last
+ * leave frees it, so no callback ever touches freed memory.
+ */
+#ifndef SK_HTTP_H
+#define SK_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "sk_common.h"
+#include "comm/record.h"
+#include "dns/dns.h"
+#include "comm/worker.h"
+#include "proto/http_parse.h"
+
+struct event;
+struct evbuffer;
+struct worker;
+struct worker_listener;
+struct conf;
+struct sk_arena;
+struct relay;
+struct comm_connect;
+
+#define HTTP_CONN_MAGIC 0x48c0a11eu
+#define HTTP_SRV_MAGIC 0x48535256u
+
+#define HTTP_MAX_HDRS 256
+#define HTTP_HIGH_WATER (256u * 1024u)
+#define HTTP_LOW_WATER (64u * 1024u)
+#define HTTP_READ_SIZE (128 * 1024)
+
+enum http_txn_state {
+    TXN_HEAD = 0,       /* request head parsed, deciding */
+    TXN_DNS,            /* resolving the destination */
+    TXN_CONNECTING,     /* connecting to the server */
+    TXN_FORWARD,        /* request going up, response coming down */
+    TXN_TUNNEL,         /* CONNECT: the relay owns both sockets */
+    TXN_REPLIED         /* answered by skua itself */
+};
+
+struct http_srv;
+
+struct http_txn {
+    struct http_conn *c;
+    struct sk_arena *arena;
+    struct rec rec;
+    enum http_txn_state state;
+
+    /* the request */
+    char *head;                 /* copy of the request head */
+    struct http_msg req;
+    char *host;                 /* destination host, NUL-terminated */
+    uint16_t port;
+    bool acl_needs_dns;
+
+    /* the way there */
+    struct dns_query *dq;
+    struct dns_result *addrs;   /* arena copy once resolved */
+    struct comm_connect *cc;
+    struct http_srv *srv;
+    bool reused;                /* srv came from the idle pool */
+    bool retried;
+
+    /* request body */
+    uint64_t req_left;
+    struct http_chunked req_chunk;
+    bool req_done;
+    uint64_t req_body_bytes;
+
+    /* response */
+    char *resp_head;
+    struct http_msg resp;
+    bool resp_head_done;        /* final head sent to the client */
+    bool resp_done;
+    bool resp_dechunk;          /* chunked upstream, HTTP/1.0 client */
+    uint64_t resp_left;
+    struct http_chunked resp_chunk;
+    bool keepalive;             /* client connection persists after */
+
+    struct relay *relay;
+};
+
+struct http_conn {
+    unsigned magic;
+    struct worker_conn_link link;     /* in the worker's list */
+    struct worker *w;
+    struct conf *conf;          /* a reference, for this connection */
+    int fd;
+    struct event *ev_rd, *ev_wr, *ev_tm;
+    struct evbuffer *in, *out;
+    struct http_txn *txn;
+    struct sockaddr_storage peer, local;
+    const char *lname;          /* listener name (owned by the listener
+                                   list of the conf generation) */
+    uint16_t lport;
+    sk_msec_t born;
+    unsigned nreq;
+    unsigned busy;              /* callbacks in progress */
+    bool closed;                /* close requested: free at last leave */
+    bool closing;               /* close once <out> is flushed */
+    bool rd_eof;
+    bool rd_on, wr_on;
+    bool in_process;
+};
+
+struct http_srv {
+    unsigned magic;
+    struct worker *w;
+    int fd;
+    struct event *ev_rd, *ev_wr, *ev_tm;
+    struct evbuffer *in, *out;
+    struct http_txn *txn;       /* NULL while idle in the pool */
+    char *key;                  /* "host:port" */
+    struct sockaddr_storage peer;
+    struct http_srv *pnext, *pprev;     /* idle pool chain */
+    unsigned nreq;
+    sk_msec_t last_io;
+    bool rd_eof;
+    bool got_bytes;             /* response bytes for the current txn */
+    bool rd_on, wr_on;
+};
+
+/* ---- http_client.c ---- */
+void http_conn_enter(struct http_conn *c);
+void http_conn_leave(struct http_conn *c);
+void http_conn_close(struct http_conn *c);
+void http_conn_flush(struct http_conn *c);
+void http_conn_update_read(struct http_conn *c);
+void http_txn_finish(struct http_txn *t);
+void http_txn_abort(struct http_txn *t);
+void http_txn_retry(struct http_txn *t);
+
+/* ---- http_server.c ---- */
+struct http_srv *http_srv_new(struct worker *w, int fd, const char *key,
+                              const struct sockaddr_storage *peer);
+void http_srv_close(struct http_srv *s);
+void http_srv_attach(struct http_srv *s, struct http_txn *t);
+void http_srv_flush(struct http_srv *s);
+void http_srv_update_read(struct http_srv *s);
+struct http_srv *http_pool_get(struct http_pool *p, const char *key);
+void http_pool_put(struct http_pool *p, struct http_srv *s);
+void http_txn_send_request(struct http_txn *t);
+void http_txn_pump_request(struct http_txn *t);
+void http_txn_on_response(struct http_txn *t);
+
+/* ---- http_forward.c ---- */
+
+/* What the forwarder needs to rewrite a head. */
+struct http_fwd {
+    const char *via;            /* "1.1 host (skua/x.y)" or NULL: no Via */
+    const char *client_ip;      /* for X-Forwarded-For */
+    int forwarded_for;          /* enum conf_fwd_for */
+    const char *host;           /* Host value to send (authority) */
+    bool keepalive;             /* responses: client connection persists */
+    bool dechunk;               /* responses: drop Transfer-Encoding */
+    bool client_http10;
+};
+
+/*
+ * Append to <out> the request head to send to the origin for <req> (parsed
+ * from <head>): origin-form request line, hop-by-hop fields removed, Host
+ * set, Via and X-Forwarded-For per <f>, Max-Forwards decremented for TRACE
+ * and OPTIONS.  Return the number of bytes appended.
+ */
+size_t http_fwd_request(struct evbuffer *out, const char *head,
+                        const struct http_msg *req, const struct http_fwd *f);
+
+/* Append the response head for the client; return the bytes appended. */
+size_t http_fwd_response(struct evbuffer *out, const char *head,
+                         const struct http_msg *resp,
+                         const struct http_fwd *f);
+
+/* True if a Via field of <m> names <hostname> (a forwarding loop). */
+bool http_fwd_is_loop(const char *head, const struct http_msg *m,
+                      const char *hostname);
+
+/* ---- http_error.c ---- */
+
+/*
+ * Answer transaction <t> with the error page <name> (e.g.
+ * "ERR_ACCESS_DENIED") and <status>; <detail> fills %E.  The transaction
+ * ends; the connection closes afterwards when <close> is set or the request
+ * body was not read completely.
+ */
+void http_error_reply(struct http_txn *t, int status, const char *name,
+                      const char *detail, bool close);
+
+/* Answer a request that could not be parsed (no transaction yet). */
+void http_error_reply_raw(struct http_conn *c, int status,
+                          const char *name, const char *detail);
+
+/* ---- http_connect.c ---- */
+void http_tunnel_start(struct http_txn *t, int fd,
+                       const struct sockaddr_storage *peer);
+
+#endif

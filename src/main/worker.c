@@ -1,0 +1,625 @@
+/*
+ * worker.c -- worker threads, listeners, reload and shutdown (see worker.h).
+ *
+ * What this file does not do: parse configuration (src/conf/), speak any
+ * protocol (src/http/), or decide policy.  It only moves sockets and
+ * snapshots between threads.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "sk_log.h"
+#include "sk_str.h"
+#include "sk_time.h"
+#include "conf/conf.h"
+#include "dns/dns.h"
+#include "log/access_log.h"
+#include "comm/worker.h"
+
+static _Thread_local struct worker *current_worker;
+
+static struct worker workers[WORKER_MAX];
+static int n_workers;
+
+struct worker *
+worker_self(void)
+{
+    return current_worker;
+}
+
+void
+worker_conn_add(struct worker *w, struct worker_conn_link *l)
+{
+    l->next = w->conns.next;
+    l->prev = &w->conns;
+    w->conns.next->prev = l;
+    w->conns.next = l;
+    w->n_conns++;
+}
+
+void
+worker_conn_del(struct worker *w, struct worker_conn_link *l)
+{
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    l->next = l->prev = l;
+    w->n_conns--;
+    if (w->stopping && w->n_conns == 0)
+        event_base_loopexit(w->base, NULL);
+}
+
+int
+worker_listen_open(const struct conf_http_port *p, char *err, size_t errlen)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)&p->addr;
+    char a[SK_ADDRSTRLEN];
+    int fd, on = 1;
+
+    fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                0);
+    if (fd == -1)
+        goto fail;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+        goto fail_close;
+    if (sa->sa_family == AF_INET6) {
+        /* A wildcard [::] listener serves IPv4 too; a specific IPv6
+         * address only IPv6. */
+        int v6only = !IN6_IS_ADDR_UNSPECIFIED(
+            &((const struct sockaddr_in6 *)sa)->sin6_addr);
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+    }
+    if (bind(fd, sa, sk_addr_len(sa)) == -1)
+        goto fail_close;
+    if (listen(fd, 4096) == -1)
+        goto fail_close;
+    return fd;
+
+fail_close:
+    {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+fail:
+    snprintf(err, errlen, "http_port %s: cannot listen on %s: %s",
+             p->spec ? p->spec : "?",
+             sk_addr_port_str(sa, a, sizeof(a)), strerror(errno));
+    return -1;
+}
+
+/* ---- worker side ---- */
+
+static void
+listener_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker_listener *l = arg;
+    struct sockaddr_storage peer;
+    socklen_t plen;
+    int cfd, i;
+
+    /* Take a bounded batch so one busy listener cannot starve the loop. */
+    for (i = 0; i < 64; i++) {
+        plen = sizeof(peer);
+        cfd = accept4(fd, (struct sockaddr *)&peer, &plen,
+                      SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd == -1) {
+            if (errno == EAGAIN || errno == EINTR ||
+                errno == ECONNABORTED)
+                return;
+            if (errno == EMFILE || errno == ENFILE)
+                sk_err(SK_SEC_COMM, "accept on %s: %s", l->name,
+                       strerror(errno));
+            return;
+        }
+        http_accept(l->w, l, cfd, &peer);
+    }
+}
+
+static void
+listener_close(struct worker_listener *l)
+{
+    if (l->ev != NULL)
+        event_free(l->ev);
+    if (l->fd != -1)
+        close(l->fd);
+    free(l->spec);
+    free(l->name);
+    free(l);
+}
+
+static void
+listener_start(struct worker *w, struct worker_listener *l)
+{
+    l->w = w;
+    if (l->ev != NULL)
+        return;
+    l->ev = event_new(w->base, l->fd, EV_READ | EV_PERSIST,
+                      listener_accept_cb, l);
+    event_add(l->ev, NULL);
+}
+
+static void
+worker_stop_now(struct worker *w)
+{
+    struct worker_listener *l, *next;
+    struct worker_conn_link *c, *cn;
+
+    w->stopping = true;
+    for (l = w->listeners; l != NULL; l = next) {
+        next = l->next;
+        listener_close(l);
+    }
+    w->listeners = NULL;
+    /* Idle keep-alive clients are closed now; busy ones finish. */
+    for (c = w->conns.next; c != &w->conns; c = cn) {
+        cn = c->next;
+        c->on_stop(c);
+    }
+    if (w->n_conns == 0)
+        event_base_loopexit(w->base, NULL);
+}
+
+static void
+worker_apply(struct worker *w, struct worker_msg *m)
+{
+    struct worker_listener *l, *next, *n;
+    bool keep;
+
+    /* Close the listeners that are not in the new set; keep the others. */
+    for (l = w->listeners; l != NULL; l = next) {
+        next = l->next;
+        keep = false;
+        for (n = m->listeners; n != NULL; n = n->next)
+            if (n == l)
+                keep = true;
+        if (!keep)
+            listener_close(l);
+    }
+    w->listeners = m->listeners;
+    for (l = w->listeners; l != NULL; l = l->next)
+        listener_start(w, l);
+    if (w->conf != NULL) {
+        conf_unref(w->conf);
+    }
+    w->conf = m->conf;
+    dns_resolver_reconfigure(w->dns, w->conf);
+}
+
+static void
+worker_msg_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+
+    /* Applied under the lock: the main thread reads w->listeners to build
+     * the next generation and must never see a half-applied one. */
+    pthread_mutex_lock(&w->msg_lock);
+    if (w->has_msg) {
+        struct worker_msg m = w->msg;
+        w->has_msg = false;
+        memset(&w->msg, 0, sizeof(w->msg));
+        if (m.conf != NULL)
+            worker_apply(w, &m);
+        if (m.stop && !w->stopping) {
+            pthread_mutex_unlock(&w->msg_lock);
+            worker_stop_now(w);
+            return;
+        }
+    }
+    pthread_mutex_unlock(&w->msg_lock);
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct worker *w = arg;
+    char name[16];
+
+    current_worker = w;
+    snprintf(name, sizeof(name), "kid%d", w->id);
+    sk_log_set_thread_name(name);
+    sk_info(SK_SEC_MAIN, "worker %d started", w->id);
+    event_base_dispatch(w->base);
+    sk_info(SK_SEC_MAIN, "worker %d stopped", w->id);
+    atomic_store(&w->finished, true);
+    return NULL;
+}
+
+/* Post <m> to <w> (its msg_lock held); the worker takes ownership of
+ * its contents. */
+static void
+worker_post_locked(struct worker *w, const struct worker_msg *m)
+{
+    if (w->has_msg && w->msg.conf != NULL && m->conf != NULL) {
+        /* An unapplied generation is superseded: drop it and close the
+         * listeners only it introduced. */
+        struct worker_listener *l, *next, *n, *o;
+        for (l = w->msg.listeners; l != NULL; l = next) {
+            bool used = false;
+            next = l->next;
+            for (n = m->listeners; n != NULL; n = n->next)
+                if (n == l)
+                    used = true;
+            for (o = w->listeners; o != NULL; o = o->next)
+                if (o == l)
+                    used = true;
+            if (!used)
+                listener_close(l);
+        }
+        conf_unref(w->msg.conf);
+    }
+    if (m->conf != NULL) {
+        w->msg.conf = m->conf;
+        w->msg.listeners = m->listeners;
+    }
+    w->msg.stop = w->msg.stop || m->stop;
+    w->has_msg = true;
+}
+
+static void
+worker_post(struct worker *w, const struct worker_msg *m)
+{
+    pthread_mutex_lock(&w->msg_lock);
+    worker_post_locked(w, m);
+    pthread_mutex_unlock(&w->msg_lock);
+    event_active(w->ev_msg, EV_READ, 0);
+}
+
+/* ---- main thread side ---- */
+
+/*
+ * The listener set of worker <w> for <conf>: sockets whose spec is
+ * unchanged are reused (connections queued on them survive a reload), the
+ * others are opened.  Return the list, or NULL with <err> set on failure
+ * (then nothing new stays open).
+ */
+static struct worker_listener *
+listeners_for(struct worker *w, struct worker_listener *cur,
+              const struct conf *conf, char *err, size_t errlen, bool *fail)
+{
+    struct worker_listener *head = NULL, **tail = &head, *l, *o;
+    const struct conf_http_port *p;
+    char a[SK_ADDRSTRLEN];
+
+    *fail = false;
+    for (p = conf->http_ports; p != NULL; p = p->next) {
+        for (o = cur; o != NULL; o = o->next)
+            if (strcmp(o->spec, p->spec) == 0)
+                break;
+        if (o != NULL) {
+            l = o;
+        } else {
+            l = sk_calloc(1, sizeof(*l));
+            l->fd = worker_listen_open(p, err, errlen);
+            if (l->fd == -1) {
+                free(l);
+                *fail = true;
+                break;
+            }
+            l->spec = sk_strdup(p->spec);
+            l->name = sk_strdup(p->name ? p->name :
+                                sk_addr_port_str((const struct sockaddr *)
+                                                 &p->addr, a, sizeof(a)));
+            l->port = sk_addr_port((const struct sockaddr *)&p->addr);
+            l->w = w;
+        }
+        *tail = l;
+        tail = &l->next;
+    }
+    *tail = NULL;
+    if (*fail) {
+        /* Close what was opened for this attempt only. */
+        struct worker_listener *next;
+        for (l = head; l != NULL; l = next) {
+            next = l->next;
+            for (o = cur; o != NULL; o = o->next)
+                if (o == l)
+                    break;
+            if (o == NULL)
+                listener_close(l);
+        }
+        return NULL;
+    }
+    return head;
+}
+
+/*
+ * The listeners a worker will have after all posted messages: what it runs
+ * now, or what it has been sent and not applied yet.
+ */
+static struct worker_listener *
+worker_future_listeners(struct worker *w)
+{
+    struct worker_listener *l;
+
+    /* Called with w->msg_lock held. */
+    l = (w->has_msg && w->msg.conf != NULL) ? w->msg.listeners
+                                            : w->listeners;
+    return l;
+}
+
+static int
+runtime_activate(struct conf *conf, char *err, size_t errlen)
+{
+    struct worker_listener *sets[WORKER_MAX];
+    bool fail = false;
+    int i;
+
+    for (i = 0; i < n_workers; i++)
+        pthread_mutex_lock(&workers[i].msg_lock);
+    for (i = 0; i < n_workers; i++) {
+        struct worker_listener *cur = worker_future_listeners(&workers[i]);
+        sets[i] = listeners_for(&workers[i], cur, conf, err, errlen, &fail);
+        if (fail)
+            break;
+    }
+    if (fail) {
+        /* Undo the sets already built for earlier workers. */
+        for (int j = 0; j < i; j++) {
+            struct worker_listener *l, *next, *o;
+            struct worker_listener *cur =
+                worker_future_listeners(&workers[j]);
+            for (l = sets[j]; l != NULL; l = next) {
+                next = l->next;
+                for (o = cur; o != NULL && o != l; o = o->next)
+                    ;
+                if (o == NULL)
+                    listener_close(l);
+            }
+        }
+        for (i = 0; i < n_workers; i++)
+            pthread_mutex_unlock(&workers[i].msg_lock);
+        return -1;
+    }
+    for (i = 0; i < n_workers; i++) {
+        struct worker_msg m = { conf_ref(conf), sets[i], false };
+        worker_post_locked(&workers[i], &m);
+    }
+    for (i = 0; i < n_workers; i++) {
+        pthread_mutex_unlock(&workers[i].msg_lock);
+        event_active(workers[i].ev_msg, EV_READ, 0);
+    }
+    return 0;
+}
+
+struct runtime {
+    struct event_base *base;
+    struct conf *conf;
+    const char *conf_path;
+    bool stopping;
+    struct event *ev_check;
+    sk_msec_t deadline;
+};
+
+static struct runtime rt;
+
+/* Apply the process-wide settings of <conf>: logs and debug levels. */
+static int
+runtime_apply_globals(struct conf *conf, char **errp)
+{
+    char err[256];
+
+    if (sk_log_set_options(conf->debug_options, err, sizeof(err)) == -1) {
+        *errp = sk_strdup(err);
+        return -1;
+    }
+    if (conf->cache_log != NULL && sk_log_open(conf->cache_log) == -1) {
+        snprintf(err, sizeof(err), "cache_log %s: %s", conf->cache_log,
+                 strerror(errno));
+        *errp = sk_strdup(err);
+        return -1;
+    }
+    return access_log_open(conf, errp);
+}
+
+static void
+runtime_reconfigure(void)
+{
+    struct conf *nc;
+    char *err = NULL;
+    char lerr[256];
+
+    sk_notice(SK_SEC_MAIN, "reconfiguring from %s", rt.conf_path);
+    nc = conf_load(rt.conf_path, &err);
+    if (nc == NULL) {
+        sk_err(SK_SEC_MAIN, "reconfigure rejected, keeping the running "
+               "configuration: %s", err);
+        free(err);
+        return;
+    }
+    if (access_log_open(nc, &err) == -1) {
+        sk_err(SK_SEC_MAIN, "reconfigure rejected: %s", err);
+        free(err);
+        conf_unref(nc);
+        return;
+    }
+    if (runtime_activate(nc, lerr, sizeof(lerr)) == -1) {
+        sk_err(SK_SEC_MAIN, "reconfigure rejected: %s", lerr);
+        conf_unref(nc);
+        return;
+    }
+    if (sk_log_set_options(nc->debug_options, lerr, sizeof(lerr)) == 0 &&
+        nc->cache_log != NULL)
+        sk_log_open(nc->cache_log);
+    conf_unref(rt.conf);
+    rt.conf = nc;
+    sk_notice(SK_SEC_MAIN, "reconfigured");
+}
+
+static bool
+runtime_all_finished(void)
+{
+    for (int i = 0; i < n_workers; i++)
+        if (!atomic_load(&workers[i].finished))
+            return false;
+    return true;
+}
+
+static void
+runtime_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+    if (runtime_all_finished()) {
+        event_base_loopexit(rt.base, NULL);
+        return;
+    }
+    if (sk_now_msec() >= rt.deadline) {
+        sk_notice(SK_SEC_MAIN, "shutdown_lifetime over; closing the "
+                  "remaining connections");
+        for (int i = 0; i < n_workers; i++)
+            event_base_loopbreak(workers[i].base);
+    }
+}
+
+static void
+runtime_shutdown(sk_msec_t lifetime)
+{
+    struct timeval tv = { 0, 50000 };
+
+    if (rt.stopping) {
+        rt.deadline = sk_now_msec();    /* a second signal: hurry */
+        return;
+    }
+    rt.stopping = true;
+    sk_notice(SK_SEC_MAIN, "shutting down (up to %lld ms for open "
+              "transfers)", (long long)lifetime);
+    rt.deadline = sk_now_msec() + lifetime;
+    for (int i = 0; i < n_workers; i++) {
+        struct worker_msg m = { NULL, NULL, true };
+        worker_post(&workers[i], &m);
+    }
+    rt.ev_check = event_new(rt.base, -1, EV_PERSIST, runtime_check_cb, NULL);
+    event_add(rt.ev_check, &tv);
+}
+
+static void
+runtime_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    switch (sig) {
+    case SIGHUP:
+        if (!rt.stopping)
+            runtime_reconfigure();
+        break;
+    case SIGUSR1:
+        sk_notice(SK_SEC_MAIN, "rotating logs");
+        sk_log_reopen();
+        access_log_reopen(rt.conf);
+        break;
+    case SIGTERM:
+        runtime_shutdown(rt.conf->shutdown_lifetime);
+        break;
+    case SIGINT:
+        runtime_shutdown(0);
+        break;
+    }
+}
+
+static int
+worker_init(struct worker *w, int id)
+{
+    memset(w, 0, sizeof(*w));
+    w->magic = WORKER_MAGIC;
+    w->id = id;
+    w->conns.next = w->conns.prev = &w->conns;
+    pthread_mutex_init(&w->msg_lock, NULL);
+    w->base = event_base_new();
+    if (w->base == NULL)
+        return -1;
+    w->ev_msg = event_new(w->base, -1, EV_PERSIST | EV_READ, worker_msg_cb,
+                          w);
+    event_add(w->ev_msg, NULL);
+    w->dns = dns_resolver_new(w->base, rt.conf);
+    if (w->dns == NULL)
+        return -1;
+    w->pool = http_pool_new(w);
+    return 0;
+}
+
+static void
+worker_fini(struct worker *w)
+{
+    struct worker_listener *l, *next;
+
+    for (l = w->listeners; l != NULL; l = next) {
+        next = l->next;
+        listener_close(l);
+    }
+    http_pool_free(w->pool);
+    dns_resolver_free(w->dns);
+    event_free(w->ev_msg);
+    if (w->has_msg && w->msg.conf != NULL)
+        conf_unref(w->msg.conf);
+    if (w->conf != NULL)
+        conf_unref(w->conf);
+    event_base_free(w->base);
+}
+
+int
+runtime_run(struct conf *conf, const char *conf_path)
+{
+    static const int sigs[] = { SIGHUP, SIGUSR1, SIGTERM, SIGINT };
+    struct event *sev[SK_ARRAY_LEN(sigs)];
+    sigset_t block, old;
+    char err[256];
+    char *errp = NULL;
+    int i, status = 0;
+
+    evthread_use_pthreads();
+    rt.conf = conf;
+    rt.conf_path = conf_path;
+    rt.base = event_base_new();
+    if (runtime_apply_globals(conf, &errp) == -1) {
+        fprintf(stderr, "skua: %s\n", errp);
+        free(errp);
+        return 1;
+    }
+    n_workers = conf->workers > 0 ? SK_MIN(conf->workers, WORKER_MAX) : 1;
+
+    /* Signals go to the main thread only: workers block them. */
+    sigfillset(&block);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    for (i = 0; i < n_workers; i++) {
+        if (worker_init(&workers[i], i + 1) == -1) {
+            fprintf(stderr, "skua: cannot start worker %d\n", i + 1);
+            return 1;
+        }
+    }
+    if (runtime_activate(conf, err, sizeof(err)) == -1) {
+        fprintf(stderr, "skua: %s\n", err);
+        return 1;
+    }
+    for (i = 0; i < n_workers; i++)
+        pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    for (i = 0; i < (int)SK_ARRAY_LEN(sigs); i++) {
+        sev[i] = evsignal_new(rt.base, sigs[i], runtime_signal_cb, NULL);
+        evsignal_add(sev[i], NULL);
+    }
+    sk_notice(SK_SEC_MAIN, "skua %s started, %d worker%s", PACKAGE_VERSION,
+              n_workers, n_workers == 1 ? "" : "s");
+    event_base_dispatch(rt.base);
+
+    for (i = 0; i < n_workers; i++)
+        pthread_join(workers[i].thread, NULL);
+    for (i = 0; i < n_workers; i++)
+        worker_fini(&workers[i]);
+    for (i = 0; i < (int)SK_ARRAY_LEN(sigs); i++)
+        event_free(sev[i]);
+    if (rt.ev_check != NULL)
+        event_free(rt.ev_check);
+    event_base_free(rt.base);
+    conf_unref(rt.conf);
+    sk_notice(SK_SEC_MAIN, "skua stopped");
+    return status;
+}
