@@ -224,10 +224,8 @@ render(struct http_conn *c, const struct rec *rec, int status,
     for (i = 0; i < SK_ARRAY_LEN(builtin); i++)
         if (strcmp(builtin[i].name, name) == 0)
             break;
-    if (i == SK_ARRAY_LEN(builtin)) {
-        SK_BUG(1);
+    if (SK_BUG(i == SK_ARRAY_LEN(builtin)))
         i = 0;
-    }
     x.t = &builtin[i];
     x.rec = rec;
     x.detail = detail;

@@ -204,7 +204,7 @@ const char *http_perr_str(enum http_perr err);
 
 /*
  * Parse an authority "host", "host:port", "[v6]", "[v6]:port" of <len>
- * bytes.  Set *<host_off>/*<host_len> to the host without brackets and
+ * bytes.  Set *<host_off> and *<host_len> to the host without brackets and
  * *<port> to the port or 0.  Return 0, or -1 if it is not a valid
  * authority (RFC 3986 section 3.2, no userinfo allowed).
  */
