@@ -138,7 +138,7 @@ acl_parse_access(struct conf *conf, struct acl_access **list, int argc,
                  char **argv, char **err)
 {
     struct acl_access *rule, **tail;
-    const struct acl *acl;
+    struct acl *acl;
     const char *name;
     bool allow, negate = false;
     int i;
@@ -170,6 +170,10 @@ acl_parse_access(struct conf *conf, struct acl_access **list, int argc,
         acl = acl_find(conf, name);
         if (acl == NULL)
             return acl_errorf(err, "acl '%s' is not defined", name);
+        /* Values are all in by the time a rule uses an acl (almost
+         * always): index them now, once, and not on the checking path. */
+        if (acl->kind->index != NULL && acl->indexed != acl->n)
+            acl->kind->index(conf->arena, acl);
         rule->terms[rule->n].acl = acl;
         rule->terms[rule->n].negate = negate;
         rule->n++;

@@ -38,6 +38,8 @@ struct acl_item {
             uint8_t lo[16];     /* (addr & mask) in [lo, hi] */
             uint8_t hi[16];
             uint8_t mask[16];
+            bool plain;         /* mask all ones: a range the index
+                                   sorts */
         } ip;
         struct {
             uint16_t lo, hi;
@@ -64,6 +66,20 @@ struct acl_dom_slot {
                                    too */
 };
 
+/* An address range, both ends included, in 16-byte form. */
+struct acl_iprange {
+    uint8_t lo[16];
+    uint8_t hi[16];
+};
+
+/* The search index of an address acl, built by acl_index_ip(). */
+struct acl_ipx {
+    struct acl_iprange *ranges; /* sorted by lo, disjoint */
+    unsigned n;
+    unsigned *odd;              /* items with other masks, scanned */
+    unsigned nodd;
+};
+
 struct acl;
 
 /*
@@ -79,6 +95,12 @@ typedef enum acl_match acl_match_f(const struct acl *acl,
                                    const struct rec *rec,
                                    const struct acl_dst *dst);
 
+/*
+ * Build or rebuild the search index of <acl> over all its items, in
+ * <arena>, and set acl->indexed to acl->n.
+ */
+typedef void acl_index_f(struct sk_arena *arena, struct acl *acl);
+
 #define ACL_K_REGEX 0x1u        /* takes -i and +i among its values */
 #define ACL_K_DOMAIN 0x2u       /* takes -n (no lookups; always so here) */
 #define ACL_K_NOVALUES 0x4u     /* takes no values at all */
@@ -89,6 +111,9 @@ struct acl_kind {
     unsigned flags;             /* ACL_K_* */
     acl_parse_f *parse;         /* required unless ACL_K_NOVALUES */
     acl_match_f *match;         /* required */
+    acl_index_f *index;         /* optional: run when a rule first refers
+                                   to the acl and after values are added;
+                                   the matcher scans items[indexed..n) */
 };
 
 struct acl {
@@ -102,6 +127,8 @@ struct acl {
     struct acl_dom_slot *dom;   /* dstdomain: the index of the names */
     unsigned dom_size;          /* a power of two, or 0 */
     unsigned dom_used;
+    struct acl_ipx *ipx;        /* src, dst, localip: NULL until indexed */
+    unsigned indexed;           /* items[0..indexed) are in the index */
 };
 
 /* One condition of a rule. */
@@ -124,6 +151,13 @@ extern struct acl acl_all;
 
 /* Return the type called <name> (case-sensitive), or NULL. */
 const struct acl_kind *acl_kind_find(const char *name);
+
+/* The address types (acl_ip.c). */
+acl_parse_f acl_parse_ip;
+acl_match_f acl_match_src;
+acl_match_f acl_match_dst;
+acl_match_f acl_match_localip;
+acl_index_f acl_index_ip;
 
 /* Append a zeroed item to <acl>, growing its array in <arena>. */
 struct acl_item *acl_item_add(struct sk_arena *arena, struct acl *acl);

@@ -2,18 +2,15 @@
  * acl_types.c -- the acl types: how each parses its values and how it
  * matches a connection record.
  *
- * One parser and one matcher per type, listed in one table (acl_kinds).
- * Matchers are pure functions of the acl and the record: they allocate
- * nothing and touch no shared mutable state; the only per-thread state is
- * the PCRE2 match data, made once per thread.  Types that need data skua
- * does not have (reverse DNS for dstdomain on an IP literal, hostnames in
- * src/dst values resolved at load time, Squid's guessed netmasks for bare
- * addresses) are deliberately left out: a bare address is one host.
+ * One parser and one matcher per type, listed in one table (acl_kinds);
+ * the address types live in acl_ip.c.  Matchers are pure functions of the
+ * acl and the record: they allocate nothing and touch no shared mutable
+ * state; the only per-thread state is the PCRE2 match data, made once per
+ * thread.  dstdomain does not fall back to reverse DNS for an IP literal
+ * as Squid does: the literal is compared as a name.
  */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,265 +73,6 @@ static inline int
 acl_lower(int c)
 {
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-/* ---- addresses: src, dst, localip */
-
-/* Put <sa> in 16-byte form, IPv4 as ::ffff:a.b.c.d; false if not inet. */
-static bool
-acl_addr16(const struct sockaddr *sa, uint8_t out[16])
-{
-    if (sa->sa_family == AF_INET) {
-        memset(out, 0, 10);
-        out[10] = 0xff;
-        out[11] = 0xff;
-        memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-        return true;
-    }
-    if (sa->sa_family == AF_INET6) {
-        memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-        return true;
-    }
-    return false;
-}
-
-/*
- * Parse the literal <s> of length <len> into 16-byte form; set *<v4> when
- * it was written as IPv4 (dotted quad).  Return 0 or -1.
- */
-static int
-acl_parse_addr(const char *s, size_t len, uint8_t out[16], bool *v4)
-{
-    char tmp[INET6_ADDRSTRLEN];
-    struct in_addr a4;
-
-    if (len == 0 || len >= sizeof(tmp))
-        return -1;
-    memcpy(tmp, s, len);
-    tmp[len] = '\0';
-    if (inet_pton(AF_INET, tmp, &a4) == 1) {
-        memset(out, 0, 10);
-        out[10] = 0xff;
-        out[11] = 0xff;
-        memcpy(out + 12, &a4, 4);
-        *v4 = true;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, tmp, out) == 1) {
-        *v4 = false;
-        return 0;
-    }
-    return -1;
-}
-
-/* Make the 16-byte mask of prefix length <bits> (0..128). */
-static void
-acl_prefix_mask(unsigned bits, uint8_t mask[16])
-{
-    unsigned i;
-
-    for (i = 0; i < 16; i++) {
-        if (bits >= 8) {
-            mask[i] = 0xff;
-            bits -= 8;
-        } else {
-            mask[i] = (uint8_t)(0xff00u >> bits);
-            bits = 0;
-        }
-    }
-}
-
-/*
- * Parse the "/N" or "/a.b.c.d" mask <m> of an address written as IPv4
- * (<v4>) or IPv6 into <mask>.  Return 0 or -1.
- */
-static int
-acl_parse_mask(const char *m, bool v4, uint8_t mask[16])
-{
-    uint64_t bits;
-    uint8_t dotted[16];
-    bool mv4;
-
-    if (sk_parse_u64(m, strlen(m), &bits) == 0) {
-        if (bits > (v4 ? 32u : 128u))
-            return -1;
-        acl_prefix_mask((unsigned)bits + (v4 ? 96u : 0u), mask);
-        return 0;
-    }
-    /* A dotted netmask (Squid allows it for IPv4), applied as written. */
-    if (!v4 || acl_parse_addr(m, strlen(m), dotted, &mv4) == -1 || !mv4)
-        return -1;
-    memset(mask, 0xff, 12);
-    memcpy(mask + 12, dotted + 12, 4);
-    return 0;
-}
-
-static void
-acl_ip_set(struct acl_item *it, const uint8_t lo[16], const uint8_t hi[16],
-           const uint8_t mask[16])
-{
-    unsigned i;
-
-    for (i = 0; i < 16; i++) {
-        it->u.ip.lo[i] = lo[i] & mask[i];
-        it->u.ip.hi[i] = hi[i] & mask[i];
-        it->u.ip.mask[i] = mask[i];
-    }
-}
-
-/* The keywords Squid knows in place of an address. */
-static int
-acl_parse_ip_keyword(struct sk_arena *arena, struct acl *acl,
-                     const char *value, const char *text)
-{
-    static const uint8_t zero[16], ones[16] = {
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-    static const uint8_t v4lo[16] = { [10] = 0xff, [11] = 0xff };
-    static const uint8_t v4hi[16] = { [10] = 0xff, [11] = 0xff, [12] = 0xff,
-                                      [13] = 0xff, [14] = 0xff, [15] = 0xff };
-    static const uint8_t belowv4[16] = { [10] = 0xff, [11] = 0xfe,
-                                         [12] = 0xff, [13] = 0xff,
-                                         [14] = 0xff, [15] = 0xff };
-    static const uint8_t abovev4[16] = { [9] = 0x01 };
-    struct acl_item *it;
-
-    if (strcmp(value, "all") == 0) {
-        it = acl_item_add(arena, acl);
-        acl_ip_set(it, zero, zero, zero);
-    } else if (strcmp(value, "ipv4") == 0) {
-        it = acl_item_add(arena, acl);
-        acl_ip_set(it, v4lo, v4hi, ones);
-    } else if (strcmp(value, "ipv6") == 0) {
-        /* Everything but ::ffff:0:0/96, in two ranges. */
-        it = acl_item_add(arena, acl);
-        acl_ip_set(it, zero, belowv4, ones);
-        it->text = text;
-        it = acl_item_add(arena, acl);
-        acl_ip_set(it, abovev4, ones, ones);
-        return 0;
-    } else {
-        return -1;
-    }
-    it->text = text;
-    return 0;
-}
-
-/*
- * Parse an address value: "all", "ipv4", "ipv6", ADDR, ADDR/PREFIX,
- * ADDR/NETMASK, ADDR-ADDR or ADDR-ADDR/MASK.
- */
-static int
-acl_parse_ip(struct sk_arena *arena, struct acl *acl, const char *value,
-             bool icase, char **err)
-{
-    const char *slash, *dash, *end;
-    uint8_t lo[16], hi[16], mask[16];
-    bool v4, v4hi;
-    const char *text = sk_arena_strdup(arena, value);
-
-    if (acl_parse_ip_keyword(arena, acl, value, text) == 0)
-        return 0;
-    slash = strchr(value, '/');
-    end = slash ? slash : value + strlen(value);
-    dash = memchr(value, '-', (size_t)(end - value));
-    if (acl_parse_addr(value, (size_t)((dash ? dash : end) - value), lo,
-                       &v4) == -1)
-        goto bad;
-    memcpy(hi, lo, 16);
-    if (dash != NULL) {
-        if (acl_parse_addr(dash + 1, (size_t)(end - dash - 1), hi,
-                           &v4hi) == -1 || v4hi != v4 ||
-            memcmp(lo, hi, 16) > 0)
-            goto bad;
-    }
-    if (slash != NULL) {
-        if (acl_parse_mask(slash + 1, v4, mask) == -1)
-            return acl_errorf(err, "acl %s: bad netmask in '%s'", acl->name,
-                              value);
-    } else {
-        memset(mask, 0xff, 16);
-    }
-    acl_ip_set(acl_item_add(arena, acl), lo, hi, mask);
-    acl->items[acl->n - 1].text = text;
-    return 0;
-bad:
-    return acl_errorf(err, "acl %s: bad address '%s'", acl->name, value);
-}
-
-static bool
-acl_ip_has(const struct acl *acl, const uint8_t x[16])
-{
-    const struct acl_item *it;
-    uint8_t m[16];
-    unsigned i, j;
-
-    for (i = 0; i < acl->n; i++) {
-        it = &acl->items[i];
-        for (j = 0; j < 16; j++)
-            m[j] = x[j] & it->u.ip.mask[j];
-        if (memcmp(m, it->u.ip.lo, 16) >= 0 &&
-            memcmp(m, it->u.ip.hi, 16) <= 0)
-            return true;
-    }
-    return false;
-}
-
-static enum acl_match
-acl_match_src(const struct acl *acl, const struct rec *rec,
-              const struct acl_dst *dst)
-{
-    uint8_t x[16];
-
-    if (!acl_addr16((const struct sockaddr *)&rec->client, x))
-        return ACL_M_NO;
-    return acl_ip_has(acl, x) ? ACL_M_YES : ACL_M_NO;
-}
-
-static enum acl_match
-acl_match_localip(const struct acl *acl, const struct rec *rec,
-                  const struct acl_dst *dst)
-{
-    uint8_t x[16];
-
-    if (!acl_addr16((const struct sockaddr *)&rec->local, x))
-        return ACL_M_NO;
-    return acl_ip_has(acl, x) ? ACL_M_YES : ACL_M_NO;
-}
-
-/*
- * dst: an IP literal destination is used as it is; a name needs its
- * resolved addresses, and any of them matching is a match (as in Squid).
- */
-static enum acl_match
-acl_match_dst(const struct acl *acl, const struct rec *rec,
-              const struct acl_dst *dst)
-{
-    const char *h = rec->dst_host;
-    size_t len;
-    uint8_t x[16];
-    bool v4;
-    unsigned i;
-
-    if (h != NULL && *h != '\0') {
-        len = strlen(h);
-        if (h[0] == '[' && h[len - 1] == ']') {
-            h++;
-            len -= 2;
-        }
-        if (acl_parse_addr(h, len, x, &v4) == 0)
-            return acl_ip_has(acl, x) ? ACL_M_YES : ACL_M_NO;
-    } else if (dst == NULL || !dst->resolved) {
-        return ACL_M_NO;        /* no name to resolve */
-    }
-    if (dst == NULL || !dst->resolved)
-        return ACL_M_NEED;
-    for (i = 0; i < dst->n; i++) {
-        if (acl_addr16((const struct sockaddr *)&dst->addrs[i], x) &&
-            acl_ip_has(acl, x))
-            return ACL_M_YES;
-    }
-    return ACL_M_NO;
 }
 
 /* ---- ports: port, localport */
@@ -756,21 +494,23 @@ acl_match_all(const struct acl *acl, const struct rec *rec,
 }
 
 static const struct acl_kind acl_kinds[] = {
-    { "all", ACL_K_NOVALUES, NULL, acl_match_all },
-    { "src", 0, acl_parse_ip, acl_match_src },
-    { "dst", 0, acl_parse_ip, acl_match_dst },
-    { "localip", 0, acl_parse_ip, acl_match_localip },
-    { "port", 0, acl_parse_port, acl_match_port },
-    { "localport", 0, acl_parse_port, acl_match_localport },
-    { "method", 0, acl_parse_word, acl_match_method },
-    { "proto", 0, acl_parse_word, acl_match_proto },
-    { "myportname", 0, acl_parse_name, acl_match_myportname },
-    { "dstdomain", ACL_K_DOMAIN, acl_parse_domain, acl_match_dstdomain },
+    { "all", ACL_K_NOVALUES, NULL, acl_match_all, NULL },
+    { "src", 0, acl_parse_ip, acl_match_src, acl_index_ip },
+    { "dst", 0, acl_parse_ip, acl_match_dst, acl_index_ip },
+    { "localip", 0, acl_parse_ip, acl_match_localip, acl_index_ip },
+    { "port", 0, acl_parse_port, acl_match_port, NULL },
+    { "localport", 0, acl_parse_port, acl_match_localport, NULL },
+    { "method", 0, acl_parse_word, acl_match_method, NULL },
+    { "proto", 0, acl_parse_word, acl_match_proto, NULL },
+    { "myportname", 0, acl_parse_name, acl_match_myportname, NULL },
+    { "dstdomain", ACL_K_DOMAIN, acl_parse_domain, acl_match_dstdomain,
+      NULL },
     { "dstdom_regex", ACL_K_REGEX | ACL_K_DOMAIN, acl_parse_regex,
-      acl_match_dstdom_regex },
-    { "url_regex", ACL_K_REGEX, acl_parse_regex, acl_match_url_regex },
+      acl_match_dstdom_regex, NULL },
+    { "url_regex", ACL_K_REGEX, acl_parse_regex, acl_match_url_regex,
+      NULL },
     { "urlpath_regex", ACL_K_REGEX, acl_parse_regex,
-      acl_match_urlpath_regex },
+      acl_match_urlpath_regex, NULL },
 };
 
 /* Older Squid names of the same types. */

@@ -569,6 +569,106 @@ test_dstdomain_big(void **state)
     tc_fini(&t);
 }
 
+/* A small deterministic generator (numbers from Knuth's MMIX LCG). */
+static uint64_t tc_seed = 42;
+
+static unsigned
+tc_rand(unsigned n)
+{
+    tc_seed = tc_seed * 6364136223846793005ull + 1442695040888963407ull;
+    return (unsigned)(tc_seed >> 33) % n;
+}
+
+/* An address in a small space so that values overlap and hit often. */
+static void
+tc_rand_addr(char *buf, size_t len)
+{
+    if (tc_rand(4) == 0)
+        snprintf(buf, len, "2001:db8::%x:%x", tc_rand(4), tc_rand(65536));
+    else
+        snprintf(buf, len, "10.%u.%u.%u", tc_rand(4), tc_rand(256),
+                 tc_rand(256));
+}
+
+static void
+tc_rand_value(char *buf, size_t len)
+{
+    char a[64], b[64];
+    bool v6;
+
+    tc_rand_addr(a, sizeof(a));
+    v6 = strchr(a, ':') != NULL;
+    switch (tc_rand(5)) {
+    case 0:
+        snprintf(buf, len, "%s", a);
+        break;
+    case 1:
+        snprintf(buf, len, "%s/%u", a, v6 ? 96 + tc_rand(33)
+                                          : 8 + tc_rand(25));
+        break;
+    case 2:
+        /* a range: the second end made not below the first */
+        if (v6)
+            snprintf(b, sizeof(b), "2001:db8::%x:ffff", tc_rand(4));
+        else
+            snprintf(b, sizeof(b), "10.3.255.%u", tc_rand(256));
+        snprintf(buf, len, "%s-%s", v6 ? "2001:db8::" : "10.0.0.0", b);
+        if (tc_rand(2) == 0)
+            snprintf(buf, len, "%s-%s", a, a);
+        break;
+    case 3:
+        snprintf(buf, len, "%s/255.%u.255.0", v6 ? "10.1.2.3" : a,
+                 tc_rand(2) ? 255 : 0);
+        break;
+    default:
+        snprintf(buf, len, "10.%u.%u.0/24", tc_rand(4), tc_rand(256));
+        break;
+    }
+}
+
+/*
+ * The same values indexed (all defined before the rule) and scanned
+ * (added after the rule): the answers must agree, address by address.
+ */
+static void
+test_ip_index(void **state)
+{
+    struct tc ix, scan;
+    struct rec rec;
+    struct rspec r = { 0 };
+    char value[128], addr[64], *argv[3], *err = NULL;
+    int i, round, hits = 0;
+
+    argv[0] = "n";
+    argv[1] = "src";
+    argv[2] = value;
+    for (round = 0; round < 20; round++) {
+        tc_init(&ix);
+        tc_init(&scan);
+        tc_load_ok(&scan, "acl n src 192.0.2.1\nhttp_access allow n");
+        for (i = 0; i < 1 + round * round * 5; i++) {
+            tc_rand_value(value, sizeof(value));
+            if (acl_parse_line(ix.conf, 3, argv, &err) != 0 ||
+                acl_parse_line(scan.conf, 3, argv, &err) != 0)
+                fail_msg("value '%s': %s", value, err);
+        }
+        tc_load_ok(&ix, "acl n src 192.0.2.1\nhttp_access allow n");
+        for (i = 0; i < 2000; i++) {
+            tc_rand_addr(addr, sizeof(addr));
+            r.client = addr;
+            tc_rec(&r, &rec);
+            if (acl_check(ix.list, &rec, NULL) !=
+                acl_check(scan.list, &rec, NULL))
+                fail_msg("round %d: %s answers differ", round, addr);
+            hits += acl_check(ix.list, &rec, NULL) == A;
+        }
+        tc_fini(&scan);
+        tc_fini(&ix);
+    }
+    /* the generator must exercise both answers */
+    assert_true(hits > 1000 && hits < 39000);
+}
+
 static void
 test_find(void **state)
 {
@@ -704,6 +804,7 @@ main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_find),
         cmocka_unit_test(test_dstdomain_big),
+        cmocka_unit_test(test_ip_index),
         cmocka_unit_test(test_dump_roundtrip),
         cmocka_unit_test(test_threads),
     };
