@@ -12,6 +12,8 @@
  * directive's own name and a type given by its slot:
  *   FLAG -> bool, TIME -> sk_msec_t (ms), SIZE -> uint64_t (bytes),
  *   INT -> int, STRING -> char * (NULL when unset), ENUM -> int.
+ * STRING directives that accept "none" (pid_filename, hosts_file) hold
+ * NULL for it.
  */
 #ifndef SK_CONF_H
 #define SK_CONF_H
@@ -108,6 +110,13 @@ struct conf *conf_load(const char *path, char **err);
 
 /* Parse a configuration held in memory; <name> stands for the file name. */
 struct conf *conf_load_string(const char *text, const char *name, char **err);
+
+/*
+ * Allow or forbid reading files other than the one passed to conf_load():
+ * include and "/path" parameters fail with an error while <allowed> is
+ * false (the fuzzing harness sets this).  Process-wide; default true.
+ */
+void conf_set_file_access(bool allowed);
 
 /* Take and drop references; the last unref frees the snapshot. */
 struct conf *conf_ref(struct conf *c);

@@ -1,0 +1,418 @@
+/*
+ * conf_custom.c -- parsers of the directives that are more than one
+ * scalar: http_port, acl, http_access, tcp_outgoing_address, logformat,
+ * access_log, dns_nameservers, and the debug_options validator.
+ *
+ * They build the lists of struct conf in its arena.  The meaning of acls
+ * and log formats belongs to src/acl and src/log; this file only hands
+ * them the arguments and puts "directive: " in front of their errors.  It
+ * opens no socket and no log file: listeners and logs are opened later by
+ * their own modules from the snapshot.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sk_arena.h"
+#include "sk_log.h"
+#include "sk_str.h"
+#include "acl/acl.h"
+#include "conf/conf_int.h"
+#include "log/access_log.h"
+
+/*
+ * Report <e>, a malloc'd reason from another module (freed here), as the
+ * error of directive <d>, prefixed with its name unless it starts with
+ * it already ("acl foo: unknown type 'x'").
+ */
+static int
+conf_foreign_error(struct conf_ctx *ctx, const struct conf_directive *d,
+                   char *e)
+{
+    size_t n = strlen(d->name);
+    int rc;
+
+    if (e == NULL)
+        rc = conf_error(ctx, "%s: invalid arguments", d->name);
+    else if (strncmp(e, d->name, n) == 0 && (e[n] == ':' || e[n] == ' '))
+        rc = conf_error(ctx, "%s", e);
+    else
+        rc = conf_error(ctx, "%s: %s", d->name, e);
+    free(e);
+    return rc;
+}
+
+/* Parse "allow ACL..." for a directive whose trailing arguments are acls
+ * (access_log, tcp_outgoing_address) into *<list>. */
+static int
+conf_parse_acl_list(struct conf_ctx *ctx, const struct conf_directive *d,
+                    struct acl_access **list, int argc, char **argv)
+{
+    char **v = sk_arena_calloc(ctx->scratch,
+                               sizeof(char *) * (size_t)(argc + 2));
+    char *e = NULL;
+
+    v[0] = "allow";
+    memcpy(v + 1, argv, sizeof(char *) * (size_t)argc);
+    if (acl_parse_access(ctx->conf, list, argc + 1, v, &e) == -1)
+        return conf_foreign_error(ctx, d, e);
+    free(e);
+    return 0;
+}
+
+static int
+conf_http_port_option(struct conf_ctx *ctx, const struct conf_directive *d,
+                      struct conf_http_port *port, const char *opt)
+{
+    if (strncmp(opt, "name=", 5) == 0) {
+        if (opt[5] == '\0')
+            return conf_error(ctx, "%s: empty name=", d->name);
+        port->name = sk_arena_strdup(ctx->conf->arena, opt + 5);
+        port->flags |= CONF_PORT_F_NAMED;
+        return 0;
+    }
+    if (strcmp(opt, "intercept") == 0 || strcmp(opt, "tproxy") == 0 ||
+        strcmp(opt, "transparent") == 0)
+        return conf_error(ctx, "%s: option '%s' is not supported yet",
+                          d->name, opt);
+    return conf_error(ctx, "%s: unknown option '%s'", d->name, opt);
+}
+
+int
+conf_parse_http_port(struct conf_ctx *ctx, const struct conf_directive *d,
+                     int argc, char **argv)
+{
+    struct conf *c = ctx->conf;
+    struct conf_http_port *port, **tail;
+    char buf[SK_ADDRSTRLEN];
+    size_t n = 0;
+
+    if (argc == 0)
+        return conf_error(ctx, "%s: missing [ADDR:]PORT", d->name);
+    port = sk_arena_calloc(c->arena, sizeof(*port));
+    /* A bare port listens on [::], which the listener opens dual-stack
+     * (IPV6_V6ONLY off) so that IPv4 clients are served too. */
+    if (sk_addr_parse(argv[0], "::", true, &port->addr) == -1)
+        return conf_error(ctx, "%s: '%s' is not [ADDR:]PORT", d->name,
+                          argv[0]);
+    port->name = sk_arena_strdup(c->arena, argv[0]);
+    for (int i = 1; i < argc; i++)
+        if (conf_http_port_option(ctx, d, port, argv[i]) == -1)
+            return -1;
+    for (tail = &c->http_ports; *tail != NULL; tail = &(*tail)->next) {
+        const struct sockaddr *a = (const struct sockaddr *)&(*tail)->addr;
+        const struct sockaddr *b = (const struct sockaddr *)&port->addr;
+
+        if (sk_addr_eq(a, b) && sk_addr_port(a) == sk_addr_port(b))
+            return conf_error(ctx, "%s: %s is already configured at %s:%d",
+                              d->name, sk_addr_port_str(b, buf, sizeof(buf)),
+                              (*tail)->file, (*tail)->line);
+    }
+    for (int i = 0; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    port->spec = sk_arena_alloc(c->arena, n);
+    port->spec[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        if (i > 0)
+            strcat(port->spec, " ");
+        strcat(port->spec, argv[i]);
+    }
+    port->file = ctx->file;
+    port->line = ctx->line;
+    *tail = port;
+    return 0;
+}
+
+int
+conf_parse_acl(struct conf_ctx *ctx, const struct conf_directive *d,
+               int argc, char **argv)
+{
+    struct conf_vec v = { 0 };
+    char *e = NULL;
+
+    if (argc < 2)
+        return conf_error(ctx, "%s: missing NAME or TYPE", d->name);
+    /* Squid's parameters-from-file: a quoted "/path" stands for the
+     * values listed in that file. */
+    for (int i = 0; i < argc; i++) {
+        if (i >= 2 && ctx->quoted[i] && argv[i][0] == '/') {
+            if (conf_read_values(ctx, argv[i], &v) == -1)
+                return -1;
+        } else {
+            conf_vec_push(ctx->scratch, &v, argv[i], ctx->quoted[i]);
+        }
+    }
+    if (acl_parse_line(ctx->conf, v.argc, v.argv, &e) == -1)
+        return conf_foreign_error(ctx, d, e);
+    free(e);
+    conf_record(ctx, d, v.argc, v.argv);
+    return 0;
+}
+
+int
+conf_parse_http_access(struct conf_ctx *ctx, const struct conf_directive *d,
+                       int argc, char **argv)
+{
+    char *e = NULL;
+
+    if (argc == 0)
+        return conf_error(ctx, "%s: missing allow or deny", d->name);
+    if (acl_parse_access(ctx->conf, &ctx->conf->http_access, argc, argv,
+                         &e) == -1)
+        return conf_foreign_error(ctx, d, e);
+    free(e);
+    return 0;
+}
+
+/* Parse the IP address <s> (no port) into <out>. */
+static int
+conf_parse_ip(const char *s, struct sockaddr_storage *out)
+{
+    if (strchr(s, '[') != NULL || sk_addr_parse(s, NULL, false, out) == -1)
+        return -1;
+    return sk_addr_port((struct sockaddr *)out) == 0 ? 0 : -1;
+}
+
+int
+conf_parse_outgoing(struct conf_ctx *ctx, const struct conf_directive *d,
+                    int argc, char **argv)
+{
+    struct conf_outgoing *o, **tail;
+
+    if (argc == 0)
+        return conf_error(ctx, "%s: missing ADDR", d->name);
+    o = sk_arena_calloc(ctx->conf->arena, sizeof(*o));
+    if (conf_parse_ip(argv[0], &o->addr) == -1)
+        return conf_error(ctx, "%s: '%s' is not an IP address", d->name,
+                          argv[0]);
+    if (argc > 1 &&
+        conf_parse_acl_list(ctx, d, &o->acl, argc - 1, argv + 1) == -1)
+        return -1;
+    for (tail = &ctx->conf->tcp_outgoing; *tail; tail = &(*tail)->next)
+        ;
+    *tail = o;
+    return 0;
+}
+
+/* Find the format <name>: built-in first, then those of logformat. */
+static const struct log_format *
+conf_find_format(const struct conf *c, const char *name)
+{
+    const struct log_format *f = log_format_builtin(name);
+
+    if (f != NULL)
+        return f;
+    for (f = c->logformats; f != NULL; f = log_format_next(f))
+        if (strcmp(log_format_name(f), name) == 0)
+            return f;
+    return NULL;
+}
+
+int
+conf_parse_logformat(struct conf_ctx *ctx, const struct conf_directive *d,
+                     int argc, char **argv)
+{
+    struct log_format *f, *last;
+    char *e = NULL;
+
+    if (argc < 2)
+        return conf_error(ctx, "%s: missing NAME or FORMAT", d->name);
+    if (log_format_builtin(argv[0]) != NULL)
+        return conf_error(ctx, "%s: '%s' is a built-in format and cannot be "
+                          "redefined", d->name, argv[0]);
+    if (conf_find_format(ctx->conf, argv[0]) != NULL)
+        return conf_error(ctx, "%s: '%s' is already defined", d->name,
+                          argv[0]);
+    f = log_format_compile(argv[0], argv[1], &e);
+    if (f == NULL)
+        return conf_foreign_error(ctx, d, e);
+    free(e);
+    last = ctx->conf->logformats;
+    if (last == NULL) {
+        ctx->conf->logformats = f;
+        return 0;
+    }
+    while (log_format_next(last) != NULL)
+        last = log_format_next(last);
+    log_format_set_next(last, f);
+    return 0;
+}
+
+static const char *const conf_syslog_facilities[] = {
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+    "uucp", "cron", "authpriv", "ftp", "local0", "local1", "local2",
+    "local3", "local4", "local5", "local6", "local7", NULL
+};
+
+static const char *const conf_syslog_priorities[] = {
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+    NULL
+};
+
+static bool
+conf_in_list(const char *const *list, const char *s, size_t len)
+{
+    for (; *list != NULL; list++)
+        if (strlen(*list) == len && strncasecmp(*list, s, len) == 0)
+            return true;
+    return false;
+}
+
+/* Check "syslog[:facility[.priority]]". */
+static bool
+conf_is_syslog(const char *dest)
+{
+    const char *p, *dot;
+
+    if (strcmp(dest, "syslog") == 0)
+        return true;
+    if (strncmp(dest, "syslog:", 7) != 0)
+        return false;
+    p = dest + 7;
+    dot = strchr(p, '.');
+    if (!conf_in_list(conf_syslog_facilities, p,
+                      dot ? (size_t)(dot - p) : strlen(p)))
+        return false;
+    return dot == NULL ||
+           conf_in_list(conf_syslog_priorities, dot + 1, strlen(dot + 1));
+}
+
+/* Normalize the access_log destination <dest>; NULL if it is none. */
+static char *
+conf_log_dest(struct conf_ctx *ctx, const char *dest)
+{
+    if (dest[0] == '/')
+        return sk_arena_printf(ctx->conf->arena, "stdio:%s", dest);
+    if (strncmp(dest, "stdio:", 6) == 0 && dest[6] != '\0')
+        return sk_arena_strdup(ctx->conf->arena, dest);
+    if (conf_is_syslog(dest))
+        return sk_arena_strdup(ctx->conf->arena, dest);
+    return NULL;
+}
+
+int
+conf_parse_access_log(struct conf_ctx *ctx, const struct conf_directive *d,
+                      int argc, char **argv)
+{
+    struct conf_access_log *log, **tail;
+    const char *fname = "squid";
+    int i = 1;
+
+    if (argc == 0)
+        return conf_error(ctx, "%s: missing destination", d->name);
+    if (strcmp(argv[0], "none") == 0) {
+        if (argc > 1)
+            return conf_error(ctx, "%s: none takes no format or acl",
+                              d->name);
+        return 0;
+    }
+    log = sk_arena_calloc(ctx->conf->arena, sizeof(*log));
+    log->fd = -1;
+    log->dest = conf_log_dest(ctx, argv[0]);
+    if (log->dest == NULL)
+        return conf_error(ctx, "%s: '%s' is not a log destination "
+                          "(stdio:PATH, syslog[:FACILITY[.PRIORITY]] or "
+                          "none)", d->name, argv[0]);
+    if (argc > 1) {
+        fname = argv[1];
+        if (strncmp(fname, "logformat=", 10) == 0)
+            fname += 10;
+        else if (strchr(fname, '=') != NULL)
+            return conf_error(ctx, "%s: unknown option '%s'", d->name,
+                              fname);
+        i = 2;
+    }
+    log->format = conf_find_format(ctx->conf, fname);
+    if (log->format == NULL)
+        return conf_error(ctx, "%s: logformat '%s' is not defined", d->name,
+                          fname);
+    if (argc > i &&
+        conf_parse_acl_list(ctx, d, &log->acl, argc - i, argv + i) == -1)
+        return -1;
+    for (tail = &ctx->conf->access_logs; *tail; tail = &(*tail)->next)
+        ;
+    *tail = log;
+    return 0;
+}
+
+int
+conf_parse_nameservers(struct conf_ctx *ctx, const struct conf_directive *d,
+                       int argc, char **argv)
+{
+    struct conf *c = ctx->conf;
+    char **list;
+    int n = 0;
+
+    if (argc == 0)
+        return conf_error(ctx, "%s: missing address", d->name);
+    for (int i = 0; i < argc; i++) {
+        struct sockaddr_storage ss;
+
+        if (conf_parse_ip(argv[i], &ss) == -1)
+            return conf_error(ctx, "%s: '%s' is not an IP address",
+                              d->name, argv[i]);
+    }
+    while (c->dns_nameservers != NULL && c->dns_nameservers[n] != NULL)
+        n++;
+    list = sk_arena_calloc(c->arena, sizeof(char *) * (size_t)(n + argc + 1));
+    if (n > 0)
+        memcpy(list, c->dns_nameservers, sizeof(char *) * (size_t)n);
+    for (int i = 0; i < argc; i++)
+        list[n + i] = sk_arena_strdup(c->arena, argv[i]);
+    c->dns_nameservers = list;
+    return 0;
+}
+
+/* Find the section named or numbered <s> of <len> bytes; -1 if none. */
+static int
+conf_log_section(const char *s, size_t len)
+{
+    uint64_t num;
+
+    if (sk_parse_u64(s, len, &num) == 0)
+        return num < SK_SEC_MAX ? (int)num : -1;
+    for (int i = 0; i < SK_SEC_MAX; i++) {
+        const char *name = sk_log_section_name((enum sk_log_section)i);
+
+        if (strlen(name) == len && strncasecmp(name, s, len) == 0)
+            return i;
+    }
+    return -1;
+}
+
+int
+conf_check_debug_options(struct conf_ctx *ctx, const char *value)
+{
+    const char *p = value;
+
+    while (*p != '\0') {
+        const char *tok, *comma;
+        size_t len;
+        uint64_t lvl;
+
+        while (*p == ' ')
+            p++;
+        tok = p;
+        p += strcspn(p, " ");
+        len = (size_t)(p - tok);
+        if (len == 0)
+            break;
+        comma = memchr(tok, ',', len);
+        if (comma == NULL)
+            return conf_error(ctx, "debug_options: '%.*s' is not "
+                              "SECTION,LEVEL", (int)len, tok);
+        if (sk_parse_u64(comma + 1, (size_t)(tok + len - comma - 1),
+                         &lvl) == -1 || lvl > 9)
+            return conf_error(ctx, "debug_options: bad level in '%.*s' "
+                              "(0-9)", (int)len, tok);
+        if (!((comma - tok) == 3 && strncasecmp(tok, "ALL", 3) == 0) &&
+            conf_log_section(tok, (size_t)(comma - tok)) == -1)
+            return conf_error(ctx, "debug_options: unknown section '%.*s'",
+                              (int)(comma - tok), tok);
+    }
+    return 0;
+}
