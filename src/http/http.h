@@ -156,7 +156,8 @@ void http_srv_update_read(struct http_srv *s);
 struct http_srv *http_pool_get(struct http_pool *p, const char *key);
 void http_pool_put(struct http_pool *p, struct http_srv *s);
 void http_txn_send_request(struct http_txn *t);
-void http_txn_pump_request(struct http_txn *t);
+/* Move request body bytes up; return SKUA_ERROR when <t> has ended. */
+int http_txn_pump_request(struct http_txn *t);
 void http_txn_on_response(struct http_txn *t);
 
 /* ---- http_forward.c ---- */

@@ -394,7 +394,11 @@ http_txn_abort(struct http_txn *t)
     if (t->rec.result == NULL)
         t->rec.result = "TCP_MISS_ABORTED";
     access_log_write(c->conf, &t->rec);
-    http_conn_close(c);
+    /* Hand over what already arrived, then close: the client sees the
+     * message end early, never a message that looks complete. */
+    c->closing = true;
+    txn_free(t);
+    http_conn_flush(c);
 }
 
 /* Map a parse error to the status and error page Squid would use. */
@@ -820,14 +824,18 @@ conn_process(struct http_conn *c)
         if (c->closing)
             break;
         if (evbuffer_get_length(c->in) == 0) {
-            if (c->rd_eof)
-                http_conn_close(c);
+            if (c->rd_eof) {
+                /* Deliver what is queued, then close. */
+                c->closing = true;
+                http_conn_flush(c);
+            }
             break;
         }
         if (conn_parse_request(c) == SKUA_AGAIN) {
-            if (c->rd_eof)
-                http_conn_close(c);     /* a partial request, then EOF */
-            else if (c->nreq > 0)
+            if (c->rd_eof) {
+                c->closing = true;      /* a partial request, then EOF */
+                http_conn_flush(c);
+            } else if (c->nreq > 0)
                 conn_arm_timer(c, c->conf->request_timeout);
             break;
         }

@@ -27,18 +27,16 @@
 #define POOL_BUCKETS 256u
 #define POOL_MAX_IDLE 1024u     /* per worker */
 
+/*
+ * Idle connections hang off hash buckets by "host:port", newest first, so
+ * a reused connection is the one most likely still open.  Finding the
+ * oldest scans every bucket, which only happens when the pool is full.
+ */
 struct http_pool {
     struct worker *w;
     struct http_srv *bucket[POOL_BUCKETS];
-    struct http_srv lru;        /* sentinel of the all-idle list; pnext
-                                   newest-first via lru links below */
     unsigned n_idle;
 };
-
-/* Idle connections are on two lists: their bucket (pnext/pprev) and the
- * pool-wide age list, kept in a side array to stay small: the bucket
- * chains are enough to find the oldest by scanning, which only happens
- * when the pool is full. */
 
 static unsigned
 pool_hash(const char *key)
@@ -138,10 +136,10 @@ http_pool_get(struct http_pool *p, const char *key)
     for (s = p->bucket[pool_hash(key)]; s != NULL; s = s->pnext) {
         if (strcmp(s->key, key) != 0)
             continue;
+        /* The read event stays on: the transaction wants the answer, and
+         * leaving it saves two epoll_ctl calls per reused request. */
         pool_unlink(p, s);
         event_del(s->ev_tm);
-        s->rd_on = false;
-        event_del(s->ev_rd);
         return s;
     }
     return NULL;
@@ -286,9 +284,8 @@ http_txn_send_request(struct http_txn *t)
     f.host = NULL;
     t->rec.server_bytes_out += http_fwd_request(s->out, t->head, &t->req, &f);
     t->state = TXN_FORWARD;
-    http_txn_pump_request(t);
-    if (t->srv == NULL)
-        return;
+    if (http_txn_pump_request(t) != SKUA_OK)
+        return;                 /* <t> is gone */
     http_srv_flush(s);
     s->last_io = sk_now_msec();
     srv_arm_read_timer(s, conf->read_timeout);
@@ -304,7 +301,7 @@ move_up(struct http_txn *t, size_t n)
     t->rec.server_bytes_out += n;
 }
 
-void
+int
 http_txn_pump_request(struct http_txn *t)
 {
     struct http_conn *c = t->c;
@@ -328,21 +325,27 @@ http_txn_pump_request(struct http_txn *t)
                               &framing, &data);
         if (r == SKUA_ERROR) {
             sk_notice(SK_SEC_HTTP, "bad chunked request body from client");
-            http_txn_abort(t);
-            return;
+            s->rd_eof = true;   /* the server saw a partial body */
+            http_error_reply(t, 400, "ERR_INVALID_REQ",
+                             "malformed chunked request body", true);
+            return SKUA_ERROR;
         }
         move_up(t, framing + data);
         t->req_body_bytes += data;
         if (c->conf->request_body_max_size > 0 &&
             t->req_body_bytes > c->conf->request_body_max_size) {
-            http_txn_abort(t);
-            return;
+            s->rd_eof = true;
+            http_error_reply(t, 413, "ERR_TOO_BIG",
+                             "request body larger than "
+                             "request_body_max_size", true);
+            return SKUA_ERROR;
         }
         if (r == SKUA_DECLINED)
             t->req_done = true;
     }
     http_srv_flush(s);
     http_conn_update_read(c);
+    return SKUA_OK;
 }
 
 /* ---- response ---- */
