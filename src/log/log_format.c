@@ -489,9 +489,6 @@ log_fmt_frac(char *buf, const struct log_token *t, int64_t whole, long frac)
 
     if ((t->flags & LOG_T_ZERO) && t->wmin - prec - 1 >= 0)
         zw = t->wmin - prec - 1;
-    if (prec <= 0)
-        return (size_t)snprintf(buf, LOG_WIDTH_MAX + 24, "%0*" PRId64 ".",
-                                zw, whole);
     return (size_t)snprintf(buf, LOG_WIDTH_MAX + 24, "%0*" PRId64 ".%0*ld",
                             zw, whole, prec, frac);
 }
@@ -702,8 +699,12 @@ log_val_bytes(struct log_val *v, const struct rec *r,
         n = r->server_bytes_out;
         break;
     default:
-        /* %<bs: "-" when no server was talked to, as in Squid */
-        if (r->hier == REC_HIER_NONE)
+        /*
+         * %<bs: "-" when no server sent an HTTP reply (nothing was
+         * forwarded, or a tunnel), as in Squid.  skua counts all bytes
+         * from the server, headers too, where Squid counts the body.
+         */
+        if (r->hier == REC_HIER_NONE || log_is_connect(r))
             return;
         n = r->server_bytes_in;
         break;
@@ -725,6 +726,10 @@ log_value(struct log_val *v, const struct rec *r, const struct log_token *t,
         log_val_str(v, r->user);
         return;
     case LF_SERVER_NAME:
+        /* the host a server connection went to; none without one */
+        if (r->hier != REC_HIER_NONE)
+            log_val_str(v, r->dst_host);
+        return;
     case LF_DOMAIN:
         log_val_str(v, r->dst_host);
         return;

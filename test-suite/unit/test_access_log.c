@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "acl/acl.h"
 #include "comm/record.h"
@@ -591,20 +593,26 @@ static const struct fmt_case custom_cases[] = {
       "127.0.0.1 GET" },
     { "percent and literals", case_miss_mozilla, "100%% of %>a%%",
       "100% of 127.0.0.1%" },
-    { "request start", case_miss_mozilla, "%tS %.6tS %.1tS",
-      "1795319447.724 1795319447.724080 1795319447.7" },
-    { "response time with a precision", case_miss_mozilla, "%.3tr",
-      "18.000" },
+    { "request start", case_miss_mozilla, "%tS %.6tS %.1tS %.0tS %012.3tS",
+      "1795319447.724 1795319447.724080 1795319447.7 1795319447.724 "
+      "1795319447.724" },
+    { "response time with a precision", case_miss_mozilla,
+      "%.3tr|%06.2tr|%-06tr|%-6tr|", "18.000|018.00|000018|18    |" },
+    { "subseconds of the end", case_miss_mozilla, "%tu %.2tu %.6tu %03tu",
+      "742 74 742080 742" },
     { "strftime argument", case_miss_mozilla, "%{%H:%M:%S}tg",
       "03:50:47" },
-    { "destination", case_denied, "%>rd:%>rP %<A", "blocked.test:80 "
-      "blocked.test" },
+    { "destination", case_denied, "%>rd:%>rP %<A", "blocked.test:80 -" },
+    { "server name", case_connect, "%<A:%<p", "127.0.0.1:38080" },
     { "skua codes", case_intercepted_tls,
       "%skua::proto %skua::dst_how %ssl::>sni %skua::server_bytes_in/"
       "%skua::server_bytes_out %skua::alpn",
       "http sni www.example.org 521/631 -" },
     { "listener", case_user, "%skua::listener %lp", "authport 38129" },
-    { "server status and body", case_connect, "%<Hs %<bs", "- 521" },
+    { "server status and body", case_miss_mozilla, "%<Hs %<bs %<p",
+      "200 0 38080" },
+    { "tunnels have neither", case_connect, "%<Hs %<bs %<p",
+      "- - 38080" },
     { "no server, no body", case_denied, "%<Hs %<bs %<p", "- - -" },
     { "url encoding", case_user, "%#un %\"un %[un %'un",
       "bob%20%5Bx%5D%25y bob [x]%y bob %5bx%5d%25y bob [x]%y" },
@@ -1009,6 +1017,84 @@ test_long_lines(void **state)
     free(e[1].dest);
 }
 
+/* ---- concurrent writers and rotation ---- */
+
+#define CONC_THREADS 4
+#define CONC_LINES 1000
+#define CONC_ROTATIONS 5
+
+static struct conf conc_conf;
+static atomic_uint conc_done;
+
+static void *
+conc_writer(void *arg)
+{
+    struct rec r;
+    int i;
+
+    (void)arg;
+    case_miss_mozilla(&r);
+    for (i = 0; i < CONC_LINES; i++) {
+        access_log_write(&conc_conf, &r);
+        atomic_fetch_add(&conc_done, 1);
+    }
+    return NULL;
+}
+
+/*
+ * Threads write while the file is rotated under them: every line must
+ * arrive whole, once, in one of the files.
+ */
+static void
+test_concurrent_rotation(void **state)
+{
+    pthread_t th[CONC_THREADS];
+    struct conf_access_log e;
+    char *err = NULL, *s, *p, *nl, from[256], to[256];
+    size_t want_len = strlen(squid_cases[0].squid), lines = 0, in_file;
+    unsigned step = CONC_THREADS * CONC_LINES / (CONC_ROTATIONS + 1);
+    int i, spins;
+
+    (void)state;
+    memset(&conc_conf, 0, sizeof(conc_conf));
+    atomic_store(&conc_done, 0);
+    entry_init(&e, tmp_dest("stdio:", "conc.log"), "squid", NULL, NULL);
+    conc_conf.access_logs = &e;
+    assert_int_equal(access_log_open(&conc_conf, &err), 0);
+    for (i = 0; i < CONC_THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, conc_writer, NULL), 0);
+    for (i = 0; i < CONC_ROTATIONS; i++) {
+        /* rotate at evenly spread points while the writers still run */
+        for (spins = 0; spins < 20000 &&
+             atomic_load(&conc_done) < step * (unsigned)(i + 1); spins++)
+            usleep(50);
+        snprintf(from, sizeof(from), "%s/conc.log", tmpdir);
+        snprintf(to, sizeof(to), "%s/conc.log.%d", tmpdir, i);
+        assert_int_equal(rename(from, to), 0);
+        access_log_reopen(&conc_conf);
+    }
+    for (i = 0; i < CONC_THREADS; i++)
+        pthread_join(th[i], NULL);
+    access_log_close(&conc_conf);
+    free(e.dest);
+
+    for (i = -1; i < CONC_ROTATIONS; i++) {
+        snprintf(from, sizeof(from), i < 0 ? "conc.log" : "conc.log.%d", i);
+        s = slurp(from);
+        in_file = 0;
+        for (p = s; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+            assert_int_equal((size_t)(nl - p), want_len);
+            assert_memory_equal(p, squid_cases[0].squid, want_len);
+            in_file++;
+        }
+        assert_int_equal(*p, '\0');
+        assert_true(in_file > 0);
+        lines += in_file;
+        free(s);
+    }
+    assert_int_equal(lines, CONC_THREADS * CONC_LINES);
+}
+
 static const struct {
     const char *dest;
     const char *err;        /* NULL: opens */
@@ -1082,6 +1168,7 @@ main(void)
         cmocka_unit_test(test_write_files_and_acls),
         cmocka_unit_test(test_reopen),
         cmocka_unit_test(test_long_lines),
+        cmocka_unit_test(test_concurrent_rotation),
         cmocka_unit_test(test_open_errors),
     };
 
