@@ -30,6 +30,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -127,6 +128,8 @@ struct log_token {
     int16_t wmin;           /* -1: none */
     int16_t wmax;           /* -1: none */
     uint32_t divisor;       /* %tu, %tS: microseconds per unit */
+    uint16_t field;         /* a plain string of struct rec: its offset
+                               + 1; 0 for the other codes */
     char *arg;              /* literal text, header name, strftime spec */
     size_t arglen;
 };
@@ -718,52 +721,27 @@ log_value(struct log_val *v, const struct rec *r, const struct log_token *t,
           char *tmp)
 {
     memset(v, 0, sizeof(*v));
+    if (t->field != 0) {
+        log_val_str(v, *(const char *const *)((const char *)r +
+                                               t->field - 1));
+        return;
+    }
     switch (t->code) {
     case LF_PERCENT:
         log_val_str(v, "%");
-        return;
-    case LF_USER:
-        log_val_str(v, r->user);
         return;
     case LF_SERVER_NAME:
         /* the host a server connection went to; none without one */
         if (r->hier != REC_HIER_NONE)
             log_val_str(v, r->dst_host);
         return;
-    case LF_DOMAIN:
-        log_val_str(v, r->dst_host);
-        return;
     case LF_URLPORT:
         if (r->dst_port != 0)
             log_val_int(v, tmp, t, r->dst_port);
         return;
-    case LF_METHOD:
-        log_val_str(v, r->method);
-        return;
-    case LF_URL:
-        log_val_str(v, r->url);
-        return;
-    case LF_URLPATH:
-        log_val_str(v, r->urlpath);
-        return;
     case LF_REQ_HEADER:
     case LF_REP_HEADER:
         log_val_header(v, r, t);
-        return;
-    case LF_ERR_CODE:
-        log_val_str(v, r->error);
-        return;
-    case LF_SNI:
-        log_val_str(v, r->sni);
-        return;
-    case LF_ALPN:
-        log_val_str(v, r->alpn);
-        return;
-    case LF_PROTO:
-        log_val_str(v, r->proto);
-        return;
-    case LF_LISTENER:
-        log_val_str(v, r->listener_name);
         return;
     case LF_DST_HOW:
         if (r->dst_how != REC_DST_NONE)
@@ -933,14 +911,36 @@ log_parse_width(const char **pp)
     return (int)v;
 }
 
-/* Set the quoting and divisors that depend on the code of <t>. */
+/* Codes that log one string member of struct rec as it is. */
+static const struct {
+    uint8_t code;
+    uint16_t offset;
+} log_str_fields[] = {
+    { LF_USER, offsetof(struct rec, user) },
+    { LF_DOMAIN, offsetof(struct rec, dst_host) },
+    { LF_METHOD, offsetof(struct rec, method) },
+    { LF_URL, offsetof(struct rec, url) },
+    { LF_URLPATH, offsetof(struct rec, urlpath) },
+    { LF_ERR_CODE, offsetof(struct rec, error) },
+    { LF_SNI, offsetof(struct rec, sni) },
+    { LF_ALPN, offsetof(struct rec, alpn) },
+    { LF_PROTO, offsetof(struct rec, proto) },
+    { LF_LISTENER, offsetof(struct rec, listener_name) },
+};
+
+/* Set the quoting, field and divisors that depend on the code of <t>. */
 static void
 log_finish_token(struct log_token *t, const struct log_code_def *def,
                  int quote)
 {
+    size_t k;
     int prec, i;
 
     t->code = def->code;
+    for (k = 0; k < SK_ARRAY_LEN(log_str_fields); k++) {
+        if (log_str_fields[k].code == t->code)
+            t->field = (uint16_t)(log_str_fields[k].offset + 1);
+    }
     t->quote = (uint8_t)quote;
     if (quote == LOG_Q_NONE && (def->flags & LF_F_QUOTE))
         t->quote = LOG_Q_PASSTHRU;
@@ -960,23 +960,20 @@ log_finish_token(struct log_token *t, const struct log_code_def *def,
 }
 
 /*
- * Parse one %-code at *<pp> (which points at the '%') into a new token.
- * Return 0, or -1 with *<err> set.
+ * Parse the modifiers "[quote][-][0][width][.max]" at *<pp> into <t> and
+ * *<quote>.  Return 0, or -1 when a width is too large.
  */
 static int
-log_parse_code(struct log_format *f, size_t *cap, const char **pp,
-               int quoting, bool internal, char **err)
+log_parse_modifiers(const char **pp, struct log_token *t, int *quote)
 {
-    const char *start = *pp, *p = *pp + 1;
-    const struct log_code_def *def;
-    struct log_token *t = log_add_token(f, cap);
-    int quote = quoting, w;
+    const char *p = *pp;
+    int w;
 
     switch (*p) {
-    case '"': quote = LOG_Q_QUOTES; p++; break;
-    case '\'': quote = LOG_Q_RAW; p++; break;
-    case '[': quote = LOG_Q_MIMEBLOB; p++; break;
-    case '#': quote = LOG_Q_URL; p++; break;
+    case '"': *quote = LOG_Q_QUOTES; p++; break;
+    case '\'': *quote = LOG_Q_RAW; p++; break;
+    case '[': *quote = LOG_Q_MIMEBLOB; p++; break;
+    case '#': *quote = LOG_Q_URL; p++; break;
     default: break;
     }
     if (*p == '-') {
@@ -988,21 +985,38 @@ log_parse_code(struct log_format *f, size_t *cap, const char **pp,
         p++;
     }
     if ((w = log_parse_width(&p)) < 0)
-        goto too_wide;
+        return -1;
     if (w > 0 || (t->flags & LOG_T_ZERO))
         t->wmin = (int16_t)w;
-    if (*p == '.') {
-        p++;
-        if (*p >= '0' && *p <= '9') {
-            if ((w = log_parse_width(&p)) < 0)
-                goto too_wide;
-            t->wmax = (int16_t)w;
-        }
+    /* as in Squid, a '.' without digits is dropped */
+    if (*p == '.' && *++p >= '0' && *p <= '9') {
+        if ((w = log_parse_width(&p)) < 0)
+            return -1;
+        t->wmax = (int16_t)w;
     }
-    if (*p == '{' && log_parse_arg(&p, t) == -1) {
-        log_compile_error(err, f->name, "unterminated {argument} in", start);
+    *pp = p;
+    return 0;
+}
+
+/*
+ * Parse one %-code at *<pp> (which points at the '%') into a new token.
+ * Return 0, or -1 with *<err> set.
+ */
+static int
+log_parse_code(struct log_format *f, size_t *cap, const char **pp,
+               int quoting, bool internal, char **err)
+{
+    const char *start = *pp, *p = *pp + 1;
+    const struct log_code_def *def;
+    struct log_token *t = log_add_token(f, cap);
+    int quote = quoting;
+
+    if (log_parse_modifiers(&p, t, &quote) == -1) {
+        log_compile_error(err, f->name, "field width too large in", start);
         return -1;
     }
+    if (*p == '{' && log_parse_arg(&p, t) == -1)
+        goto unterminated;
     if ((def = log_find_code(p, internal)) == NULL) {
         log_compile_error(err, f->name, "unknown format code", start);
         return -1;
@@ -1010,10 +1024,8 @@ log_parse_code(struct log_format *f, size_t *cap, const char **pp,
     if (strncmp(p, "http::", 6) == 0)
         p += 6;
     p += strlen(def->name);
-    if (t->arg == NULL && *p == '{' && log_parse_arg(&p, t) == -1) {
-        log_compile_error(err, f->name, "unterminated {argument} in", start);
-        return -1;
-    }
+    if (t->arg == NULL && *p == '{' && log_parse_arg(&p, t) == -1)
+        goto unterminated;
     if ((def->flags & LF_F_ARG) && (t->arg == NULL || t->arglen == 0)) {
         log_compile_error(err, f->name, "header name required in", start);
         return -1;
@@ -1022,8 +1034,8 @@ log_parse_code(struct log_format *f, size_t *cap, const char **pp,
     *pp = p;
     return 0;
 
-too_wide:
-    log_compile_error(err, f->name, "field width too large in", start);
+unterminated:
+    log_compile_error(err, f->name, "unterminated {argument} in", start);
     return -1;
 }
 

@@ -584,6 +584,8 @@ static const struct fmt_case custom_cases[] = {
     { "zero pad numbers, not strings", case_miss_mozilla,
       "%05>Hs %05Ss %08<st", "00200 TCP_MISS 00000299" },
     { "max width ignored for numbers", case_miss_mozilla, "%.1<st", "299" },
+    { "a dot without digits is dropped", case_miss_mozilla, "%.Ss",
+      "TCP_MISS" },
     { "dash is never padded", case_denied, "[%10<a][%-5{Missing}>h]",
       "[-][-]" },
     { "argument after the code", case_miss_mozilla,
