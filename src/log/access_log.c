@@ -79,18 +79,25 @@ struct access_log_sym {
 };
 
 static const struct access_log_sym access_log_facilities[] = {
-    { "authpriv", LOG_AUTHPRIV }, { "daemon", LOG_DAEMON },
+    { "kern", LOG_KERN },         { "user", LOG_USER },
+    { "mail", LOG_MAIL },         { "daemon", LOG_DAEMON },
+    { "auth", LOG_AUTH },         { "syslog", LOG_SYSLOG },
+    { "lpr", LOG_LPR },           { "news", LOG_NEWS },
+    { "uucp", LOG_UUCP },         { "cron", LOG_CRON },
+    { "authpriv", LOG_AUTHPRIV }, { "ftp", LOG_FTP },
     { "local0", LOG_LOCAL0 },     { "local1", LOG_LOCAL1 },
     { "local2", LOG_LOCAL2 },     { "local3", LOG_LOCAL3 },
     { "local4", LOG_LOCAL4 },     { "local5", LOG_LOCAL5 },
     { "local6", LOG_LOCAL6 },     { "local7", LOG_LOCAL7 },
-    { "user", LOG_USER },         { NULL, 0 }
+    { NULL, 0 }
 };
 
 static const struct access_log_sym access_log_priorities[] = {
-    { "err", LOG_ERR },   { "warning", LOG_WARNING },
-    { "notice", LOG_NOTICE }, { "info", LOG_INFO },
-    { "debug", LOG_DEBUG }, { NULL, 0 }
+    { "emerg", LOG_EMERG },   { "alert", LOG_ALERT },
+    { "crit", LOG_CRIT },     { "err", LOG_ERR },
+    { "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
+    { "info", LOG_INFO },     { "debug", LOG_DEBUG },
+    { NULL, 0 }
 };
 
 /* Find <name> (<len> bytes, "LOG_" prefix optional) in <syms>. */

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "acl/acl.h"
 #include "comm/record.h"
@@ -1022,25 +1023,66 @@ test_long_lines(void **state)
 /* ---- concurrent writers and rotation ---- */
 
 #define CONC_THREADS 4
-#define CONC_LINES 1000
 #define CONC_ROTATIONS 5
+#define CONC_PHASE_LINES 100    /* per gated writer and phase */
+#define CONC_FREE_LINES 2000    /* the free writer, across rotations */
 
 static struct conf conc_conf;
-static atomic_uint conc_done;
+static atomic_uint conc_arrived;    /* gated writers done with a phase */
+static atomic_uint conc_rotated;    /* rotations done by the main thread */
 
+/* Wait (bounded) until *<v> reaches <n>. */
+static void
+conc_wait(atomic_uint *v, unsigned n)
+{
+    int spins;
+
+    for (spins = 0; spins < 100000 && atomic_load(v) < n; spins++)
+        usleep(100);
+}
+
+/*
+ * Writer 0 writes without pause, right through every reopen.  The others
+ * write one phase per file and wait for the rotation, so each file is
+ * sure to get lines.
+ */
 static void *
 conc_writer(void *arg)
 {
+    bool gated = (intptr_t)arg != 0;
     struct rec r;
-    int i;
+    int i, phase;
 
-    (void)arg;
     case_miss_mozilla(&r);
-    for (i = 0; i < CONC_LINES; i++) {
-        access_log_write(&conc_conf, &r);
-        atomic_fetch_add(&conc_done, 1);
+    if (!gated) {
+        for (i = 0; i < CONC_FREE_LINES; i++)
+            access_log_write(&conc_conf, &r);
+        return NULL;
+    }
+    for (phase = 0; phase <= CONC_ROTATIONS; phase++) {
+        for (i = 0; i < CONC_PHASE_LINES; i++)
+            access_log_write(&conc_conf, &r);
+        atomic_fetch_add(&conc_arrived, 1);
+        conc_wait(&conc_rotated, (unsigned)phase + 1);
     }
     return NULL;
+}
+
+/* Count the lines of the file <name>, each of which must be whole. */
+static size_t
+conc_count(const char *name)
+{
+    size_t want_len = strlen(squid_cases[0].squid), n = 0;
+    char *s = slurp(name), *p, *nl;
+
+    for (p = s; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+        assert_int_equal((size_t)(nl - p), want_len);
+        assert_memory_equal(p, squid_cases[0].squid, want_len);
+        n++;
+    }
+    assert_int_equal(*p, '\0');
+    free(s);
+    return n;
 }
 
 /*
@@ -1052,49 +1094,43 @@ test_concurrent_rotation(void **state)
 {
     pthread_t th[CONC_THREADS];
     struct conf_access_log e;
-    char *err = NULL, *s, *p, *nl, from[256], to[256];
-    size_t want_len = strlen(squid_cases[0].squid), lines = 0, in_file;
-    unsigned step = CONC_THREADS * CONC_LINES / (CONC_ROTATIONS + 1);
-    int i, spins;
+    char *err = NULL, from[256], to[256];
+    size_t lines = 0, n;
+    intptr_t i;
 
     (void)state;
     memset(&conc_conf, 0, sizeof(conc_conf));
-    atomic_store(&conc_done, 0);
+    atomic_store(&conc_arrived, 0);
+    atomic_store(&conc_rotated, 0);
     entry_init(&e, tmp_dest("stdio:", "conc.log"), "squid", NULL, NULL);
     conc_conf.access_logs = &e;
     assert_int_equal(access_log_open(&conc_conf, &err), 0);
     for (i = 0; i < CONC_THREADS; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, conc_writer, NULL), 0);
+        assert_int_equal(pthread_create(&th[i], NULL, conc_writer,
+                                        (void *)i), 0);
     for (i = 0; i < CONC_ROTATIONS; i++) {
-        /* rotate at evenly spread points while the writers still run */
-        for (spins = 0; spins < 20000 &&
-             atomic_load(&conc_done) < step * (unsigned)(i + 1); spins++)
-            usleep(50);
+        conc_wait(&conc_arrived, (unsigned)((CONC_THREADS - 1) * (i + 1)));
         snprintf(from, sizeof(from), "%s/conc.log", tmpdir);
-        snprintf(to, sizeof(to), "%s/conc.log.%d", tmpdir, i);
+        snprintf(to, sizeof(to), "%s/conc.log.%d", tmpdir, (int)i);
         assert_int_equal(rename(from, to), 0);
         access_log_reopen(&conc_conf);
+        atomic_fetch_add(&conc_rotated, 1);
     }
+    atomic_fetch_add(&conc_rotated, 1);
     for (i = 0; i < CONC_THREADS; i++)
         pthread_join(th[i], NULL);
     access_log_close(&conc_conf);
     free(e.dest);
 
     for (i = -1; i < CONC_ROTATIONS; i++) {
-        snprintf(from, sizeof(from), i < 0 ? "conc.log" : "conc.log.%d", i);
-        s = slurp(from);
-        in_file = 0;
-        for (p = s; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
-            assert_int_equal((size_t)(nl - p), want_len);
-            assert_memory_equal(p, squid_cases[0].squid, want_len);
-            in_file++;
-        }
-        assert_int_equal(*p, '\0');
-        assert_true(in_file > 0);
-        lines += in_file;
-        free(s);
+        snprintf(from, sizeof(from), i < 0 ? "conc.log" : "conc.log.%d",
+                 (int)i);
+        n = conc_count(from);
+        assert_true(n >= (CONC_THREADS - 1) * CONC_PHASE_LINES);
+        lines += n;
     }
-    assert_int_equal(lines, CONC_THREADS * CONC_LINES);
+    assert_int_equal(lines, (CONC_THREADS - 1) * CONC_PHASE_LINES *
+                            (CONC_ROTATIONS + 1) + CONC_FREE_LINES);
 }
 
 static const struct {
@@ -1115,6 +1151,8 @@ static const struct {
     { "syslog:daemon", NULL },
     { "syslog:LOG_LOCAL3.LOG_NOTICE", NULL },
     { "syslog:user.debug", NULL },
+    { "syslog:mail.crit", NULL },
+    { "syslog:kern.emerg", NULL },
     { "stdio:-", NULL },
     { "none", NULL },
 };
