@@ -51,7 +51,7 @@ extern _Atomic int sk_log_levels[SK_SEC_MAX];
 void sk_log_write(enum sk_log_section sec, int level, const char *fmt, ...)
     SK_PRINTF(3, 4);
 void sk_log_vwrite(enum sk_log_section sec, int level, const char *fmt,
-                   va_list ap);
+                   va_list ap) SK_PRINTF(3, 0);
 
 /*
  * Send the cache log to <path> ("stderr" or "-" for standard error, "none"
