@@ -359,9 +359,11 @@ conf_parse_text(struct conf_ctx *ctx, const char *text, size_t len)
             memcpy(buf + n, p, seg);
             n += seg;
             p = nl ? nl + 1 : end;
-            if (n > 0 && buf[n - 1] == '\\' && p < end) {
+            /* A backslash on the last line continues into nothing. */
+            if (n > 0 && buf[n - 1] == '\\') {
                 n--;
-                continue;
+                if (p < end)
+                    continue;
             }
             break;
         }
@@ -645,9 +647,15 @@ conf_dump(const struct conf *c, FILE *fp)
             fputs(d->name, fp);
             for (int k = 0; k < l->argc; k++) {
                 fputc(' ', fp);
-                if ((d->flags & CONF_D_RAW) && k == l->argc - 1 && k > 0)
+                if ((d->flags & CONF_D_RAW) && k == l->argc - 1 && k > 0) {
+                    size_t len = strlen(l->argv[k]);
+
+                    /* A space keeps a final backslash from continuing
+                     * the line; parsing trims it again. */
                     fputs(l->argv[k], fp);
-                else
+                    if (len > 0 && l->argv[k][len - 1] == '\\')
+                        fputc(' ', fp);
+                } else
                     conf_write_token(fp, l->argv[k]);
             }
             fputc('\n', fp);

@@ -140,13 +140,14 @@ conf_doc_man(FILE *fp)
         conf_doc_lines(fp, d->help, conf_doc_man_line, &example);
         if (example)
             fputs(".fi\n.RE\n", fp);
-        fputs(".PP\n", fp);
+        if (d->flags & (CONF_D_REPEAT | CONF_D_RESTART))
+            fputs(".PP\n", fp);
         if (d->flags & CONF_D_REPEAT)
             fputs("This directive may be repeated.\n", fp);
         if (d->flags & CONF_D_RESTART)
             fputs("A change takes effect on restart, not on "
                   "reconfigure.\n", fp);
-        fputs("Default: ", fp);
+        fputs(".PP\nDefault: ", fp);
         if (d->dflt != NULL) {
             fputs("\\fB", fp);
             conf_doc_roff(fp, d->name, strlen(d->name));

@@ -356,7 +356,8 @@ conf_slot_dump(const struct conf *c, const struct conf_directive *d,
 void
 conf_write_token(FILE *fp, const char *s)
 {
-    bool quote = *s == '\0' || *s == '"' || *s == '#';
+    size_t len = strlen(s);
+    bool quote = len == 0 || *s == '"' || *s == '#' || s[len - 1] == '\\';
 
     for (const char *p = s; *p != '\0' && !quote; p++)
         quote = *p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' ||

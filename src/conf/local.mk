@@ -71,3 +71,17 @@ test_suite_unit_test_conf_CPPFLAGS = $(AM_CPPFLAGS) \
 test_suite_unit_test_conf_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 test_suite_unit_test_conf_LDADD = $(CMOCKA_LIBS) $(SK_LIBS)
 endif
+
+# Fuzzing the parser (pattern: top of test-suite/fuzz/local.mk).  The
+# harness turns file access off, so include and "/path" read nothing.
+if ENABLE_FUZZING
+noinst_PROGRAMS += test-suite/fuzz/fuzz_conf
+else
+check_PROGRAMS += test-suite/fuzz/fuzz_conf
+endif
+test_suite_fuzz_fuzz_conf_SOURCES = test-suite/fuzz/fuzz_conf.c \
+	$(FUZZ_DRIVER)
+test_suite_fuzz_fuzz_conf_CPPFLAGS = $(FUZZ_CPPDEFS)
+test_suite_fuzz_fuzz_conf_LDFLAGS = $(FUZZ_LINKFLAGS)
+test_suite_fuzz_fuzz_conf_LDADD = libskua.a $(SK_LIBS)
+EXTRA_DIST += test-suite/fuzz/corpus/fuzz_conf
