@@ -13,7 +13,7 @@
  *   FLAG -> bool, TIME -> sk_msec_t (ms), SIZE -> uint64_t (bytes),
  *   INT -> int, STRING -> char * (NULL when unset), ENUM -> int.
  * STRING directives that accept "none" (pid_filename, hosts_file) hold
- * NULL for it.
+ * the string "none" for it.
  */
 #ifndef SK_CONF_H
 #define SK_CONF_H

@@ -28,7 +28,6 @@ enum conf_slot {
 /* Directive flags (the FLAGS column of conf_directives.def). */
 #define CONF_D_REPEAT   0x01u   /* may appear more than once */
 #define CONF_D_RESTART  0x02u   /* a change takes effect on restart only */
-#define CONF_D_NONE     0x04u   /* STRING: "none" is stored as NULL */
 #define CONF_D_JOIN     0x08u   /* STRING: all arguments, joined by spaces */
 #define CONF_D_RAW      0x10u   /* one token, then the rest of the line
                                    verbatim as a second argument */

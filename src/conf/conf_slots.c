@@ -201,10 +201,7 @@ conf_slot_string(struct conf_ctx *ctx, const struct conf_directive *d,
     s = argc > 1 ? conf_join(ctx, argc, argv) : argv[0];
     if (d->arg.check != NULL && d->arg.check(ctx, s) == -1)
         return -1;
-    if ((d->flags & CONF_D_NONE) && strcmp(s, "none") == 0)
-        *out = NULL;
-    else
-        *out = sk_arena_strdup(ctx->conf->arena, s);
+    *out = sk_arena_strdup(ctx->conf->arena, s);
     return 0;
 }
 

@@ -316,7 +316,7 @@ test_good_fields(void **state)
     assert_string_equal(p->name, "[::1]:3128");
     assert_int_equal(p->line, 2);
     assert_null(p->next);
-    assert_null(c->pid_filename);
+    assert_string_equal(c->pid_filename, "none");
     assert_int_equal(c->forwarded_for, CONF_FWD_DELETE);
     assert_string_equal(c->dns_nameservers[0], "1.1.1.1");
     assert_string_equal(c->dns_nameservers[1], "8.8.8.8");
@@ -626,7 +626,7 @@ test_default_config(void **state)
     assert_string_equal(c->access_logs->dest, "stdio:-");
     assert_null(c->access_logs->next);
     assert_string_equal(c->cache_log, "stderr");
-    assert_null(c->pid_filename);
+    assert_string_equal(c->pid_filename, "none");
     assert_non_null(c->http_access);
 
     /* the dump parses back to the same dump */
