@@ -616,6 +616,7 @@ conf_unref(struct conf *c)
     SK_CHECK_MAGIC(c, CONF_MAGIC);
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
+    access_log_close(c);
     acl_conf_free(c);
     for (f = c->logformats; f != NULL; f = next) {
         next = log_format_next(f);

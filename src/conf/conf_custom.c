@@ -352,9 +352,11 @@ conf_parse_nameservers(struct conf_ctx *ctx, const struct conf_directive *d,
     for (int i = 0; i < argc; i++) {
         struct sockaddr_storage ss;
 
-        if (conf_parse_ip(argv[i], &ss) == -1)
-            return conf_error(ctx, "%s: '%s' is not an IP address",
-                              d->name, argv[i]);
+        /* "ip", "ip:port", "[v6]" or "[v6]:port": the resolver takes a
+         * port so a test or a local stub can listen on a high one. */
+        if (sk_addr_parse(argv[i], NULL, false, &ss) == -1)
+            return conf_error(ctx, "%s: '%s' is not an IP address "
+                              "(optionally with :port)", d->name, argv[i]);
     }
     while (c->dns_nameservers != NULL && c->dns_nameservers[n] != NULL)
         n++;

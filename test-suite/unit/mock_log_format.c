@@ -86,3 +86,9 @@ mock_log_format_spec(const struct log_format *f)
 {
     return f->spec;
 }
+
+void
+access_log_close(struct conf *conf)
+{
+    (void)conf;
+}

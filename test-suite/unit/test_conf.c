@@ -427,9 +427,11 @@ static const struct {
     { "cache_log \"a\"b", "t.conf:1: missing space after a quoted string" },
     { "cache_log a b", "t.conf:1: cache_log: too many arguments" },
     { "dns_nameservers 1.2.3.4 nope",
-      "t.conf:1: dns_nameservers: 'nope' is not an IP address" },
-    { "dns_nameservers 1.2.3.4:53",
-      "t.conf:1: dns_nameservers: '1.2.3.4:53' is not an IP address" },
+      "t.conf:1: dns_nameservers: 'nope' is not an IP address "
+      "(optionally with :port)" },
+    { "dns_nameservers 1.2.3.4:0",
+      "t.conf:1: dns_nameservers: '1.2.3.4:0' is not an IP address "
+      "(optionally with :port)" },
     { "tcp_outgoing_address nope",
       "t.conf:1: tcp_outgoing_address: 'nope' is not an IP address" },
     { "tcp_outgoing_address 10.0.0.1 nosuch",
