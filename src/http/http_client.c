@@ -431,6 +431,33 @@ parse_error_status(enum http_perr e, int *status, const char **name)
 }
 
 /*
+ * Tell apart what the parser reports together: a field line that is too
+ * long is 431, only an over-long request line is 414 (RFC 9112 section
+ * 3); a version that is not "HTTP/" DIGIT "." DIGIT at all is a malformed
+ * request (400), a well-formed one we do not speak is 505.
+ */
+static int
+refine_status(const char *p, size_t len, enum http_perr e, size_t max_line,
+              int status)
+{
+    const char *nl = memchr(p, '\n', SK_MIN(len, max_line + 2));
+    const char *v;
+
+    if (e == HTTP_PERR_LINE_TOO_LONG && nl != NULL)
+        return 431;
+    if (e == HTTP_PERR_BAD_VERSION && nl != NULL) {
+        v = nl;
+        while (v > p && v[-1] != ' ')
+            v--;
+        if (nl - v < 8 || memcmp(v, "HTTP/", 5) != 0 ||
+            v[5] < '0' || v[5] > '9' || v[6] != '.' ||
+            v[7] < '0' || v[7] > '9')
+            return 400;
+    }
+    return status;
+}
+
+/*
  * Parse a request head from the start of <c->in>.  Return SKUA_OK with a
  * new transaction, SKUA_AGAIN for more bytes, SKUA_ERROR when an error
  * reply has been queued.
@@ -472,6 +499,9 @@ conn_parse_request(struct http_conn *c)
     t = txn_new(c);
     if (r != SKUA_OK) {
         parse_error_status(perr, &status, &name);
+        status = refine_status(p, len, perr, lim.max_line, status);
+        if (status == 400 && perr == HTTP_PERR_BAD_VERSION)
+            name = "ERR_INVALID_REQ";
         t->rec.method = "NONE";
         t->rec.url = "error:invalid-request";
         t->rec.result = "TAG_NONE";

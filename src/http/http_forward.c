@@ -302,7 +302,7 @@ http_fwd_request(struct evbuffer *out, const char *head,
     }
     wr_add(&w, "\r\n", 2);
     copy_fields(&w, head, req, &ct,
-                BIT(HTTP_H_HOST) | BIT(HTTP_H_VIA) |
+                BIT(HTTP_H_HOST) | BIT(HTTP_H_VIA) | BIT(HTTP_H_EXPECT) |
                 BIT(HTTP_H_X_FORWARDED_FOR) | BIT(HTTP_H_MAX_FORWARDS));
     wr_via(&w, head, req, f->via);
     wr_xff(&w, head, req, f);

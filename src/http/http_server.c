@@ -284,6 +284,14 @@ http_txn_send_request(struct http_txn *t)
     f.host = NULL;
     t->rec.server_bytes_out += http_fwd_request(s->out, t->head, &t->req, &f);
     t->state = TXN_FORWARD;
+    if ((t->req.flags & HTTP_F_EXPECT_100) && t->req.version_minor == 1 &&
+        !t->req_done && !t->resp_head_done) {
+        /* The request is allowed and its server is ready: ask for the
+         * body ourselves (as nginx does) rather than rely on an origin
+         * that may not know Expect; the field is not forwarded. */
+        evbuffer_add(c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        http_conn_flush(c);
+    }
     if (http_txn_pump_request(t) != SKUA_OK)
         return;                 /* <t> is gone */
     http_srv_flush(s);

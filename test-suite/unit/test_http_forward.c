@@ -66,6 +66,11 @@ static const struct fwd_case req_cases[] = {
       "GET http://h.test/ HTTP/1.1\r\nHost: h.test\r\n"
       "Max-Forwards: 3\r\n\r\n", CONF_FWD_DELETE, NULL,
       "GET / HTTP/1.1\r\nHost: h.test\r\nMax-Forwards: 3\r\n\r\n" },
+    { "Expect is answered by the proxy, not forwarded",
+      "POST http://h.test/ HTTP/1.1\r\nHost: h.test\r\n"
+      "Expect: 100-continue\r\nContent-Length: 1\r\n\r\n",
+      CONF_FWD_DELETE, NULL,
+      "POST / HTTP/1.1\r\nHost: h.test\r\nContent-Length: 1\r\n\r\n" },
     { "IPv6 literal gets brackets in Host",
       "GET http://[2001:db8::1]:81/x HTTP/1.1\r\nHost: [2001:db8::1]:81\r\n"
       "\r\n", CONF_FWD_DELETE, NULL,
