@@ -36,7 +36,13 @@
  *   - Transfer-Encoding in any HTTP/1.0 message is HTTP_PERR_BAD_TE
  *     (section 6.1 says to treat the framing as faulty);
  *   - a status line may end right after the status code, without the SP
- *     that RFC 9112 section 4 requires, because real servers send that.
+ *     that RFC 9112 section 4 requires, because real servers send that;
+ *   - in absolute-form the path span holds path-abempty and query, so it
+ *     may be empty or start with '?' (the forwarder prepends "/");
+ *   - heads: max_line counts a line without its CRLF; chunked bodies:
+ *     max_line and max_trailer count every byte, CRLFs included; a chunk
+ *     size has at most 16 hex digits, and no whitespace may follow it
+ *     unless a chunk-ext follows (BWS only around ';' and '=').
  */
 #include "config.h"
 
@@ -94,6 +100,55 @@ static const uint8_t hp_class[256] = {
 };
 
 #define HP_IS(c, cls) ((hp_class[(unsigned char)(c)] & (cls)) != 0)
+
+/*
+ * Return the first position in [<p>, <e>) of <b> whose byte is not in
+ * class <cls>, or <e>.  Unrolled: this loop is where heads spend their
+ * time (field values, targets).
+ */
+static inline size_t
+hp_scan(const char *b, size_t p, size_t e, unsigned cls)
+{
+    while (e - p >= 4) {
+        if (!HP_IS(b[p], cls))
+            return p;
+        if (!HP_IS(b[p + 1], cls))
+            return p + 1;
+        if (!HP_IS(b[p + 2], cls))
+            return p + 2;
+        if (!HP_IS(b[p + 3], cls))
+            return p + 3;
+        p += 4;
+    }
+    while (p < e && HP_IS(b[p], cls))
+        p++;
+    return p;
+}
+
+#define HP_ONES  0x0101010101010101ULL
+#define HP_HIGHS 0x8080808080808080ULL
+
+/*
+ * Like hp_scan(<b>, <p>, <e>, HP_FIELD), eight bytes at a time: a word
+ * without a byte below 0x20 and without 0x7f holds only field-content (the
+ * tests are exact for "any such byte", see "Bit Twiddling Hacks",
+ * haszero/hasless).  Words with HTAB or a stop byte go byte by byte.
+ */
+static inline size_t
+hp_scan_field(const char *b, size_t p, size_t e)
+{
+    uint64_t w, del;
+
+    while (e - p >= 8) {
+        memcpy(&w, b + p, 8);
+        del = w ^ (HP_ONES * 0x7f);
+        if ((((w - HP_ONES * 0x20) & ~w) |
+                ((del - HP_ONES) & ~del)) & HP_HIGHS)
+            break;
+        p += 8;
+    }
+    return hp_scan(b, p, e, HP_FIELD);
+}
 
 static inline int
 hp_lower(int c)
@@ -560,8 +615,7 @@ hp_request_line(struct hp_ctx *x, size_t ls, size_t *next)
     bool sp;
     int r;
 
-    while (p < e && HP_IS(b[p], HP_TCHAR))
-        p++;
+    p = hp_scan(b, p, e, HP_TCHAR);
     if (p == e || b[p] != ' ')
         return hp_stop(x, hp_eol(x, p, ls, next), HTTP_PERR_BAD_METHOD);
     if (p == ls)
@@ -570,8 +624,7 @@ hp_request_line(struct hp_ctx *x, size_t ls, size_t *next)
     m->method = http_method_id(b + ls, p - ls);
 
     t0 = ++p;
-    while (p < e && HP_IS(b[p], HP_TARGET))
-        p++;
+    p = hp_scan(b, p, e, HP_TARGET);
     if (p == e || b[p] != ' ') {
         r = hp_eol(x, p, ls, next);
         if (r == SKUA_OK && p > t0)
@@ -583,8 +636,7 @@ hp_request_line(struct hp_ctx *x, size_t ls, size_t *next)
     m->target = hp_span(t0, p - t0);
 
     v0 = ++p;
-    while (p < e && HP_IS(b[p], HP_TARGET))
-        p++;
+    p = hp_scan(b, p, e, HP_TARGET);
     /* A space after a non-version word means the target had a space. */
     sp = p < e && b[p] == ' ';
     if (!hp_version_prefix(b + v0, p - v0, &m->version_minor))
@@ -606,8 +658,7 @@ hp_status_line(struct hp_ctx *x, size_t ls, size_t *next)
     size_t e = hp_scan_end(x, ls), p = ls, r0;
     int r, i;
 
-    while (p < e && HP_IS(b[p], HP_TARGET))
-        p++;
+    p = hp_scan(b, p, e, HP_TARGET);
     if (!hp_version_prefix(b + ls, p - ls, &m->version_minor))
         return hp_fail(x, HTTP_PERR_BAD_VERSION);
     if (p == e || b[p] != ' ' || p - ls != 8)
@@ -625,8 +676,7 @@ hp_status_line(struct hp_ctx *x, size_t ls, size_t *next)
     r0 = p;
     if (p < e && b[p] == ' ') {
         r0 = ++p;
-        while (p < e && HP_IS(b[p], HP_FIELD))
-            p++;
+        p = hp_scan_field(b, p, e);
     }
     m->reason = hp_span(r0, p - r0);
     r = hp_eol(x, p, ls, next);
@@ -787,8 +837,7 @@ hp_field_line(struct hp_ctx *x, size_t ls, size_t *next)
     struct http_hdr *h;
     int r;
 
-    while (p < e && HP_IS(b[p], HP_TCHAR))
-        p++;
+    p = hp_scan(b, p, e, HP_TCHAR);
     if (p == e || b[p] != ':') {
         /* RFC 9112 section 5.1: no whitespace before the colon */
         if (p < e && HP_IS(b[p], HP_OWS))
@@ -798,11 +847,9 @@ hp_field_line(struct hp_ctx *x, size_t ls, size_t *next)
     if (p == ls)
         return hp_fail(x, HTTP_PERR_BAD_HEADER);
     v1 = p++;
-    while (p < e && HP_IS(b[p], HP_OWS))
-        p++;
+    p = hp_scan(b, p, e, HP_OWS);
     v0 = p;
-    while (p < e && HP_IS(b[p], HP_FIELD))
-        p++;
+    p = hp_scan_field(b, p, e);
     r = hp_eol(x, p, ls, next);
     if (r != SKUA_OK)
         return hp_stop(x, r, HTTP_PERR_BAD_HEADER);

@@ -140,7 +140,9 @@ struct http_msg {
                                    brackets around an IPv6 literal */
     uint16_t port;              /* explicit port, or 0 if none given */
     struct sk_span path;        /* path and query; "*" for asterisk-form;
-                                   empty for authority-form */
+                                   empty for authority-form; in
+                                   absolute-form it may be empty or start
+                                   with '?': forward "/" before it */
 
     /* status line (responses only) */
     int status;

@@ -308,6 +308,50 @@ test_header_ids(void **state)
         assert_true(seen[i]);
 }
 
+/*
+ * One odd byte at every position of a long value: the value scanner works
+ * eight bytes at a time, so each alignment must see it.
+ */
+static void
+test_value_bytes(void **state)
+{
+    static const struct { char c; int r; enum http_perr e; } t[] = {
+        { '\t', SKUA_OK, HTTP_PERR_NONE },
+        { '\x80', SKUA_OK, HTTP_PERR_NONE },
+        { '\xff', SKUA_OK, HTTP_PERR_NONE },
+        { '~', SKUA_OK, HTTP_PERR_NONE },
+        { '\0', SKUA_ERROR, HTTP_PERR_BAD_HEADER },
+        { '\x01', SKUA_ERROR, HTTP_PERR_BAD_HEADER },
+        { '\x1f', SKUA_ERROR, HTTP_PERR_BAD_HEADER },
+        { '\x7f', SKUA_ERROR, HTTP_PERR_BAD_HEADER },
+        { '\n', SKUA_ERROR, HTTP_PERR_BAD_HEADER },
+        { '\r', SKUA_ERROR, HTTP_PERR_BARE_CR },
+    };
+    char buf[128];
+    size_t i, pos, pre, len;
+    struct http_msg m;
+    enum http_perr e;
+
+    pre = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.0\r\nX: ");
+    for (i = 0; i < SK_ARRAY_LEN(t); i++) {
+        for (pos = 1; pos < 39; pos++) {
+            memset(buf + pre, 'v', 40);
+            buf[pre + pos] = t[i].c;
+            memcpy(buf + pre + 40, "\r\n\r\n", 4);
+            len = pre + 44;
+            msg_init(&m);
+            if (http_parse_request(buf, len, &lim_default, &m, &e) !=
+                    t[i].r || e != t[i].e) {
+                print_error("byte 0x%02x at %zu: %s\n",
+                            (unsigned char)t[i].c, pos, http_perr_str(e));
+                fail();
+            }
+            if (t[i].r == SKUA_OK)
+                assert_int_equal(m.hdrs[0].value.len, 40);
+        }
+    }
+}
+
 /* ---- errors ---- */
 
 struct perr_case {
@@ -930,6 +974,7 @@ main(void)
         cmocka_unit_test(test_request_ok),
         cmocka_unit_test(test_request_fields),
         cmocka_unit_test(test_header_ids),
+        cmocka_unit_test(test_value_bytes),
         cmocka_unit_test(test_request_errors),
         cmocka_unit_test(test_request_hdrs_alloc),
         cmocka_unit_test(test_response_ok),
