@@ -237,7 +237,7 @@ bench_start_skua()
     local d=$BENCH_DIR/skua workers_line=
     [ "$BENCH_HAVE_SKUA" = 1 ] || return 1
     mkdir -p "$d"
-    [ -n "$SKUA_WORKERS" ] && workers_line="workers $SKUA_WORKERS"
+    [ -n "${SKUA_WORKERS:-}" ] && workers_line="workers $SKUA_WORKERS"
     SKUA_PORT=$(bench_free_port)
     bench_render "$BENCH_HERE/conf/skua.conf.in" "$d/skua.conf" \
         DIR="$d" PORT="$SKUA_PORT" WORKERS_LINE="$workers_line"
