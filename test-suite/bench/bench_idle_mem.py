@@ -313,6 +313,21 @@ def open_idle(mode, proxy_port, origin_port, hold_port, count, batch=200):
     return socks
 
 
+def count_closed(socks):
+    """How many of socks the proxy has closed (EOF or error pending)."""
+    closed = 0
+    for s in socks:
+        s.setblocking(False)
+        try:
+            if s.recv(1, socket.MSG_PEEK) == b"":
+                closed += 1
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed += 1
+    return closed
+
+
 def close_all(socks):
     for s in socks:
         s.close()
@@ -335,8 +350,12 @@ def measure(kind, round_no, mode, origin_port, hold, count):
             "(%d -> %d KiB), VmRSS %d -> %d KiB (%.2f KiB/conn)"
             % (round_no, kind, mode, per, anon0, anon1, rss0, rss1,
                (rss1 - rss0) / count))
+        closed = count_closed(socks)
         close_all(socks)
         hold.drop_all()
+        if closed:
+            raise RuntimeError("the proxy closed %d of the %d idle "
+                               "connections: no figure" % (closed, count))
         return per
     finally:
         stop(p)
