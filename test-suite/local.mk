@@ -2,3 +2,4 @@
 # integration tests are included here.
 include test-suite/fuzz/local.mk
 include test-suite/integration/local.mk
+include test-suite/unit/relay.mk
