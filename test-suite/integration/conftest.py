@@ -1,7 +1,8 @@
 """Fixtures for the skua integration tests.
 
 Session-wide: the skua binary ($SKUA_BIN), the DNS stub (origin.test,
-pyorigin.test, tls.test, tunnel.test -> 127.0.0.1; NXDOMAIN otherwise) and
+pyorigin.test, tls.test, tunnel.test -> 127.0.0.1; silent.test is never
+answered; NXDOMAIN otherwise) and
 nginx (plain and TLS ports, generated document root).  Per test: a Python
 origin with odd behaviours, and skua instances started from a generated
 config and stopped (with exit-status and sanitizer checks) at teardown.
@@ -75,7 +76,7 @@ def dns():
         "pyorigin.test": {"A": ["127.0.0.1"]},
         "tls.test": {"A": ["127.0.0.1"]},
         "tunnel.test": {"A": ["127.0.0.1"]},
-    })
+    }, silent=("silent.test",))
     yield stub
     stub.close()
 

@@ -4,7 +4,7 @@ It answers A and AAAA questions from a dict, NXDOMAIN for every other name,
 and never forwards anything anywhere: skua under test points its
 dns_nameservers at it so that no test ever reaches a real DNS server.
 It serves UDP and TCP on the same loopback port and records every question
-it was asked.  What it deliberately does not do: recursion, CNAMEs,
+it was asked.  Names in `silent` get no answer at all (for dns_timeout).  What it deliberately does not do: recursion, CNAMEs,
 compression beyond the question pointer, EDNS, DNSSEC.
 
 Run it alone for debugging:
@@ -49,8 +49,10 @@ def _parse_question(msg):
 class DnsStub:
     """Answer names from <records>: {"name": {"A": [...], "AAAA": [...]}}."""
 
-    def __init__(self, records=None, host="127.0.0.1", port=0):
+    def __init__(self, records=None, host="127.0.0.1", port=0,
+                 silent=()):
         self.records = {}
+        self.silent = {n.lower().rstrip(".") for n in silent}
         for name, rr in (records or {}).items():
             self.add(name, **rr)
         self.queries = []
@@ -106,6 +108,8 @@ class DnsStub:
         name = qname.lower().rstrip(".")
         with self._lock:
             self.queries.append((name, qtype))
+        if name in self.silent:
+            return None
         rd = flags & 0x0100
         rr = self.records.get(name)
         answers = []

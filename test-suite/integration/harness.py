@@ -78,6 +78,13 @@ def conf_text(port, workdir, dns_port, ssl_ports=(), extra="",
     ]
     if error_directory:
         lines.append("error_directory %s" % error_directory)
+    # A directive set in <extra> replaces the default above (skua rejects
+    # a scalar directive given twice).
+    overridden = {ln.split()[0] for ln in extra.splitlines()
+                  if ln.strip() and not ln.lstrip().startswith("#")}
+    overridden -= {"http_port", "acl", "http_access", "access_log",
+                   "logformat"}
+    lines = [ln for ln in lines if ln.split()[0] not in overridden]
     lines += [
         "acl localhost src 127.0.0.1/32",
         "acl SSL_ports port %s" % " ".join(str(p) for p in
@@ -246,6 +253,12 @@ class Skua:
                 m = rx.search(line)
                 if m:
                     return m
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(
+                    "skua exited (status %s) while the test waited for an "
+                    "access.log line matching %r\n--- stderr ---\n%s"
+                    % (self.proc.returncode, rx.pattern,
+                       tail(self.stderr_path)))
             if time.monotonic() > end:
                 raise AssertionError(
                     "no access.log line matches %r; the log has:\n%s"

@@ -15,6 +15,7 @@ EXTRA_DIST += test-suite/integration/run.sh \
 	test-suite/integration/test_10_forward.py \
 	test-suite/integration/test_20_connect.py \
 	test-suite/integration/test_30_errors.py \
+	test-suite/integration/test_35_robustness.py \
 	test-suite/integration/test_40_reconfigure.py \
 	test-suite/integration/test_50_browser.py \
 	test-suite/integration/test_60_large.py

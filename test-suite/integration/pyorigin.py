@@ -18,6 +18,9 @@ Routes (by path prefix of the request target):
   /204       204, no body
   /headcl    200 "Content-Length: 5000", body only when not HEAD
   /hop       200 with hop-by-hop headers named in Connection
+  /truncate  200 "Content-Length: 100000", sends 50000 bytes and closes
+  /closeafter 200 (keep-alive by HTTP/1.1 rules), then closes the idle
+             connection 0.1 s later without saying so
   anything else: 200 "ok <path>\n"
 """
 
@@ -272,6 +275,15 @@ class PyOrigin:
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                          b"Content-Length: 5000\r\n\r\n" + body)
             return keep
+        if path.startswith("/truncate"):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                         b"Content-Length: 100000\r\n\r\n" + b"t" * 50000)
+            return False
+        if path.startswith("/closeafter"):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                         b"Content-Length: 3\r\n\r\nok\n")
+            self._stop.wait(0.1)
+            return False
         if path.startswith("/hop"):
             body = b"hop\n"
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
