@@ -19,6 +19,7 @@ Routes (by path prefix of the request target):
   /headcl    200 "Content-Length: 5000", body only when not HEAD
   /hop       200 with hop-by-hop headers named in Connection
   /truncate  200 "Content-Length: 100000", sends 50000 bytes and closes
+  /reset     200 "Content-Length: 100000", sends 30000 bytes, then RST
   /closeafter 200 (keep-alive by HTTP/1.1 rules), then closes the idle
              connection 0.1 s later without saying so
   anything else: 200 "ok <path>\n"
@@ -26,6 +27,7 @@ Routes (by path prefix of the request target):
 
 import hashlib
 import socket
+import struct
 import threading
 
 CLOSE_BODY = b"".join(b"close-delimited line %05d\n" % i
@@ -278,6 +280,12 @@ class PyOrigin:
         if path.startswith("/truncate"):
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                          b"Content-Length: 100000\r\n\r\n" + b"t" * 50000)
+            return False
+        if path.startswith("/reset"):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                         b"Content-Length: 100000\r\n\r\n" + b"r" * 30000)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                            struct.pack("ii", 1, 0))
             return False
         if path.startswith("/closeafter"):
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"

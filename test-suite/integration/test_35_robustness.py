@@ -242,3 +242,100 @@ def test_many_sequential_connections(skua, nginx):
     time.sleep(0.5)
     after = fds()
     assert after <= before + 5, "fds grew from %d to %d" % (before, after)
+
+
+def rst_close(c):
+    """Close a RawClient with a reset instead of a FIN."""
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                      b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    c.close()
+
+
+def still_serves(s, nginx):
+    r = get(s.port, nurl(nginx, "/small.txt"))
+    assert r.status == 200 and r.body == b"small file through skua\n", r
+    assert s.alive()
+
+
+def test_client_gone_during_dns(skua_factory, nginx):
+    s = skua_factory(extra="dns_timeout 2 seconds")
+    for how in ("fin", "rst"):
+        c = RawClient(s.port)
+        c.send(b"GET http://silent.test/%s HTTP/1.1\r\nHost: x\r\n\r\n"
+               % how.encode())
+        time.sleep(0.2)
+        rst_close(c) if how == "rst" else c.close()
+    time.sleep(3)                       # past dns_timeout
+    still_serves(s, nginx)
+
+
+def test_client_gone_while_origin_hangs(skua, nginx, pyorigin):
+    c = RawClient(skua.port)
+    c.send(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+           % purl(pyorigin, "/hang").encode())
+    pyorigin.wait_requests(1)
+    rst_close(c)
+    time.sleep(0.5)
+    still_serves(skua, nginx)
+
+
+def test_client_aborts_upload(skua, nginx, pyorigin):
+    c = RawClient(skua.port)
+    c.send(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n"
+           b"\r\n" % purl(pyorigin, "/count").encode())
+    c.send(b"u" * (1 << 20))
+    time.sleep(0.3)
+    rst_close(c)
+    time.sleep(0.5)
+    still_serves(skua, nginx)
+    assert not pyorigin.requests, "an incomplete upload was completed"
+
+
+def test_origin_resets_mid_response(skua, nginx, pyorigin):
+    with RawClient(skua.port) as c:
+        c.send(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+               % purl(pyorigin, "/reset").encode())
+        try:
+            r = c.read_head()
+            body = c.read_to_eof()
+        except (ConnectionResetError, EOFError):
+            r, body = None, b""
+    if r is not None:
+        assert r.status in (200, 502), r
+        if r.status == 200:
+            assert len(body) < 100000
+    still_serves(skua, nginx)
+
+
+def test_tunnel_client_reset(skua_factory, nginx):
+    from pyorigin import EchoServer
+    echo = EchoServer()
+    try:
+        s = skua_factory(ssl_ports=(echo.port,))
+        c = RawClient(s.port)
+        c.send(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n"
+               % echo.port)
+        assert c.read_response("CONNECT").status == 200
+        c.send(b"x" * 100000)
+        rst_close(c)
+        time.sleep(0.5)
+        still_serves(s, nginx)
+    finally:
+        echo.close()
+
+
+def test_pipeline_with_error_in_middle(skua, nginx):
+    with RawClient(skua.port) as c:
+        c.send(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+               b"GET http://nx.test/ HTTP/1.1\r\nHost: nx.test\r\n\r\n"
+               b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+               % (nurl(nginx, "/small.txt").encode(),
+                  nurl(nginx, "/1k.bin").encode()))
+        r1 = c.read_response()
+        r2 = c.read_response()
+        assert (r1.status, r2.status) == (200, 503), (r1, r2)
+        assert r1.body == b"small file through skua\n"
+        if (r2.header("connection") or "").lower() == "close":
+            return                      # allowed: skua closes after errors
+        r3 = c.read_response()
+        assert r3.status == 200 and len(r3.body) == 1024, r3

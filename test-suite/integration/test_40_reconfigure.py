@@ -195,3 +195,63 @@ def test_idle_client_does_not_delay_shutdown(skua_factory, nginx):
             % (time.monotonic() - t0))
     finally:
         c.close()
+
+
+@pytest.mark.timeout_s(90)
+def test_repeated_reconfigure_under_load(skua, nginx):
+    """Ten reconfigures while a client keeps fetching: every request
+    succeeds and skua stays up."""
+    import threading
+    small = "http://origin.test:%d/small.txt" % nginx.port
+    failures = []
+    done = threading.Event()
+    count = [0]
+
+    def client():
+        while not done.is_set() and count[0] < 2000:
+            try:
+                with RawClient(skua.port) as c:
+                    for _ in range(5):
+                        c.send(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+                               % small.encode())
+                        r = c.read_response()
+                        if r.status != 200:
+                            failures.append(r)
+                        count[0] += 1
+            except (OSError, EOFError) as e:
+                failures.append(repr(e))
+
+    t = threading.Thread(target=client)
+    t.start()
+    try:
+        for i in range(10):
+            skua.write_conf(extra="visible_hostname skua-test-%d" % i)
+            assert skua.ctl("reconfigure").returncode == 0
+            time.sleep(0.3)
+    finally:
+        done.set()
+        t.join(30)
+    assert skua.alive()
+    assert not failures, "%d failures, first: %r" % (len(failures),
+                                                     failures[:3])
+    assert count[0] > 20
+
+
+@pytest.mark.timeout_s(60)
+def test_sigterm_with_hanging_origin(skua_factory, pyorigin):
+    """A request stuck on a silent origin does not hold skua past
+    shutdown_lifetime."""
+    s = skua_factory(shutdown_lifetime=2)
+    c = RawClient(s.port)
+    try:
+        c.send(b"GET http://pyorigin.test:%d/hang HTTP/1.1\r\nHost: x\r\n"
+               b"\r\n" % pyorigin.port)
+        pyorigin.wait_requests(1)
+        t0 = time.monotonic()
+        os.kill(s.pid, signal.SIGTERM)
+        rc = s.wait_exit(20)
+        assert rc is not None, "skua still running 20s after SIGTERM"
+        assert rc == 0, "exit status %d" % rc
+        assert time.monotonic() - t0 < 12
+    finally:
+        c.close()
