@@ -34,10 +34,17 @@ struct worker_listener {
     struct worker_listener *next;
     struct worker *w;
     int fd;
-    char *spec;                 /* http_port arguments: identity on reload */
+    char *spec;                 /* directive and arguments: identity on
+                                   reload */
     char *name;                 /* name= or "addr:port" */
     uint16_t port;
     struct event *ev;
+    /* The port's line in the worker's current snapshot (w->conf): valid
+     * for as long as a reference to that snapshot is held.  The main
+     * thread sets <next_conf_port> for the next generation under the
+     * worker's message lock; the worker moves it here when it swaps. */
+    const struct conf_http_port *conf_port;
+    const struct conf_http_port *next_conf_port;
 };
 
 /* A message from the main thread (config swap or stop). */
@@ -100,9 +107,22 @@ int runtime_run(struct conf *conf, const char *conf_path);
 int worker_listen_open(const struct conf_http_port *p, char *err,
                        size_t errlen);
 
-/* Hooks the HTTP layer provides (src/http/). */
-void http_accept(struct worker *w, struct worker_listener *l, int fd,
-                 const struct sockaddr_storage *peer);
+/*
+ * Hooks the protocol layers provide.  <port> is the listener's line in
+ * <w>->conf; <fd> is an accepted non-blocking socket the callee owns.
+ */
+void http_accept(struct worker *w, const struct conf_http_port *port,
+                 int fd, const struct sockaddr_storage *peer);
+struct evbuffer;
+
+/*
+ * Serve a SOCKS client (src/socks/).  <initial> holds bytes already read
+ * from <fd> (an http_port shared with SOCKS reads the first byte to tell
+ * the protocols apart); its contents are moved out; it may be NULL.
+ */
+void socks_accept(struct worker *w, const struct conf_http_port *port,
+                  int fd, const struct sockaddr_storage *peer,
+                  struct evbuffer *initial);
 struct http_pool *http_pool_new(struct worker *w);
 void http_pool_free(struct http_pool *p);
 

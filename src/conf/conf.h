@@ -33,18 +33,29 @@ struct sk_arena;
 
 #define CONF_MAGIC 0x5c0f1a7eu
 
-/* Listener options from http_port. */
-#define CONF_PORT_F_NAMED 0x1u
+/* What a listening port speaks. */
+enum conf_port_kind {
+    CONF_PORT_HTTP = 0,         /* http_port */
+    CONF_PORT_SOCKS             /* socks_port */
+};
 
-/* One http_port line. */
+/* Listener options. */
+#define CONF_PORT_F_NAMED 0x1u
+#define CONF_PORT_F_SOCKS 0x2u  /* http_port that also serves SOCKS, told
+                                   apart by the first byte */
+
+/* One listening port: an http_port or socks_port line (one list, in
+ * configuration order, so two lines can never claim one address). */
 struct conf_http_port {
     struct conf_http_port *next;
+    int kind;                           /* enum conf_port_kind */
     struct sockaddr_storage addr;       /* wildcard addr when none given */
     char *name;                         /* name=, default "ADDR:PORT" as
                                            written */
-    char *spec;                         /* the line's arguments, verbatim:
-                                           identical specs across reloads
-                                           keep the listening sockets */
+    char *spec;                         /* directive and arguments,
+                                           verbatim: identical specs
+                                           across reloads keep the
+                                           listening sockets */
     unsigned flags;
     const char *file;                   /* where it was defined */
     int line;

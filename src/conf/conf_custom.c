@@ -112,13 +112,13 @@ conf_parse_http_port(struct conf_ctx *ctx, const struct conf_directive *d,
                               d->name, sk_addr_port_str(b, buf, sizeof(buf)),
                               (*tail)->file, (*tail)->line);
     }
+    n = strlen(d->name) + 1;
     for (int i = 0; i < argc; i++)
         n += strlen(argv[i]) + 1;
     port->spec = sk_arena_alloc(c->arena, n);
-    port->spec[0] = '\0';
+    strcpy(port->spec, d->name);
     for (int i = 0; i < argc; i++) {
-        if (i > 0)
-            strcat(port->spec, " ");
+        strcat(port->spec, " ");
         strcat(port->spec, argv[i]);
     }
     port->file = ctx->file;

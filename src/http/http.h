@@ -33,6 +33,7 @@ struct evbuffer;
 struct worker;
 struct worker_listener;
 struct conf;
+struct conf_http_port;
 struct sk_arena;
 struct relay;
 struct comm_connect;
@@ -106,9 +107,8 @@ struct http_conn {
     struct evbuffer *in, *out;
     struct http_txn *txn;
     struct sockaddr_storage peer, local;
-    const char *lname;          /* listener name (owned by the listener
-                                   list of the conf generation) */
-    uint16_t lport;
+    const struct conf_http_port *port;  /* the listener's line, in
+                                           <conf> */
     sk_msec_t born;
     unsigned nreq;
     unsigned busy;              /* callbacks in progress */

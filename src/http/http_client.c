@@ -93,11 +93,20 @@ txn_free(struct http_txn *t)
 void
 http_conn_close(struct http_conn *c)
 {
+    struct http_txn *t = c->txn;
+
     if (c->closed)
         return;
     c->closed = true;
-    if (c->txn != NULL)
-        txn_free(c->txn);
+    if (t != NULL && t->state != TXN_TUNNEL && t->rec.method != NULL) {
+        /* The client left (or was dropped) mid-transaction: log what was
+         * done, as Squid does, with the _ABORTED tag. */
+        t->rec.duration_ms = sk_now_msec() - t->rec.start_ms;
+        t->rec.result = "TCP_MISS_ABORTED";
+        access_log_write(c->conf, &t->rec);
+    }
+    if (t != NULL)
+        txn_free(t);
     if (c->ev_rd != NULL)
         event_del(c->ev_rd);
     if (c->ev_wr != NULL)
@@ -186,6 +195,28 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
     http_conn_leave(c);
 }
 
+/*
+ * On an http_port shared with SOCKS, a first byte of 4 or 5 (the SOCKS
+ * version; no HTTP method starts with a control character) hands the
+ * connection, with what was read, to the SOCKS server.  Return true if it
+ * did: <c> is then closed without its socket.
+ */
+static bool
+conn_maybe_socks(struct http_conn *c)
+{
+    unsigned char first;
+    int fd = c->fd;
+
+    if (!(c->port->flags & CONF_PORT_F_SOCKS) || c->nreq > 0 ||
+        c->txn != NULL || evbuffer_copyout(c->in, &first, 1) != 1 ||
+        (first != 4 && first != 5))
+        return false;
+    c->fd = -1;
+    socks_accept(c->w, c->port, fd, &c->peer, c->in);
+    http_conn_close(c);
+    return true;
+}
+
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -194,6 +225,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 
     http_conn_enter(c);
     n = evbuffer_read(c->in, fd, HTTP_READ_SIZE);
+    if (n > 0 && conn_maybe_socks(c))
+        goto out;
     if (n == 0) {
         c->rd_eof = true;
     } else if (n < 0) {
@@ -253,7 +286,7 @@ conn_on_stop(struct worker_conn_link *l)
 }
 
 void
-http_accept(struct worker *w, struct worker_listener *l, int fd,
+http_accept(struct worker *w, const struct conf_http_port *port, int fd,
             const struct sockaddr_storage *peer)
 {
     struct http_conn *c = sk_calloc(1, sizeof(*c));
@@ -267,8 +300,7 @@ http_accept(struct worker *w, struct worker_listener *l, int fd,
     c->peer = *peer;
     getsockname(fd, (struct sockaddr *)&c->local, &len);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-    c->lname = l->name;
-    c->lport = l->port;
+    c->port = port;
     c->born = sk_now_msec();
     c->in = evbuffer_new();
     c->out = evbuffer_new();
@@ -323,8 +355,9 @@ txn_new(struct http_conn *c)
     t->arena = sk_arena_new(2048);
     t->rec.client = c->peer;
     t->rec.local = c->local;
-    t->rec.listener_name = c->lname;
-    t->rec.listener_port = c->lport;
+    t->rec.listener_name = c->port->name;
+    t->rec.listener_port = sk_addr_port((const struct sockaddr *)
+                                        &c->port->addr);
     sk_wallclock(&t->rec.start);
     t->rec.start_ms = sk_now_msec();
     t->rec.proto = "http";

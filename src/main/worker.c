@@ -123,7 +123,10 @@ listener_accept_cb(evutil_socket_t fd, short what, void *arg)
                        strerror(errno));
             return;
         }
-        http_accept(l->w, l, cfd, &peer);
+        if (l->conf_port->kind == CONF_PORT_SOCKS)
+            socks_accept(l->w, l->conf_port, cfd, &peer, NULL);
+        else
+            http_accept(l->w, l->conf_port, cfd, &peer);
     }
 }
 
@@ -188,8 +191,10 @@ worker_apply(struct worker *w, struct worker_msg *m)
             listener_close(l);
     }
     w->listeners = m->listeners;
-    for (l = w->listeners; l != NULL; l = l->next)
+    for (l = w->listeners; l != NULL; l = l->next) {
+        l->conf_port = l->next_conf_port;
         listener_start(w, l);
+    }
     if (w->conf != NULL) {
         conf_unref(w->conf);
     }
@@ -384,6 +389,13 @@ runtime_activate(struct conf *conf, char *err, size_t errlen)
     }
     for (i = 0; i < n_workers; i++) {
         struct worker_msg m = { conf_ref(conf), sets[i], false };
+        const struct conf_http_port *p = conf->http_ports;
+        struct worker_listener *l;
+
+        /* The sets follow the port list in order; only now that every
+         * worker's set exists may they point into the new snapshot. */
+        for (l = sets[i]; l != NULL; l = l->next, p = p->next)
+            l->next_conf_port = p;
         worker_post_locked(&workers[i], &m);
     }
     for (i = 0; i < n_workers; i++) {

@@ -196,7 +196,7 @@ test_defaults(void **state)
     assert_null(p->next);
     assert_string_equal(sk_addr_port_str((const struct sockaddr *)&p->addr,
                                          buf, sizeof(buf)), "[::]:3128");
-    assert_string_equal(p->spec, "3128");
+    assert_string_equal(p->spec, "http_port 3128");
     assert_string_equal(p->name, "3128");
     assert_int_equal(p->flags, 0);
 
@@ -307,7 +307,7 @@ test_good_fields(void **state)
                         "127.0.0.1:3128");
     assert_string_equal(p->name, "local");
     assert_int_equal(p->flags, CONF_PORT_F_NAMED);
-    assert_string_equal(p->spec, "127.0.0.1:3128 name=local");
+    assert_string_equal(p->spec, "http_port 127.0.0.1:3128 name=local");
     assert_string_equal(p->file, "t.conf");
     assert_int_equal(p->line, 1);
     p = p->next;

@@ -1,0 +1,3 @@
+# src/socks/: the SOCKS server side.
+libskua_a_SOURCES += \
+	src/socks/socks_server.c
