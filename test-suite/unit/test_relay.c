@@ -121,19 +121,36 @@ gen_init(struct gen *g, uint64_t seed)
 }
 
 static void
+gen_next(struct gen *g)
+{
+    g->s ^= g->s >> 12;
+    g->s ^= g->s << 25;
+    g->s ^= g->s >> 27;
+    g->word = g->s * 0x2545F4914F6CDD1Dull;
+    g->off = 0;
+}
+
+static void
 gen_fill(struct gen *g, unsigned char *p, size_t n)
 {
-    size_t i;
+    size_t i = 0;
 
-    for (i = 0; i < n; i++) {
-        if (g->off == 8) {
-            g->s ^= g->s >> 12;
-            g->s ^= g->s << 25;
-            g->s ^= g->s >> 27;
-            g->word = g->s * 0x2545F4914F6CDD1Dull;
-            g->off = 0;
-        }
-        p[i] = (unsigned char)(g->word >> (8 * g->off++));
+    while (i < n && g->off < 8)
+        p[i++] = (unsigned char)(g->word >> (8 * g->off++));
+    /* Whole words at once (little-endian byte order, as above). */
+    while (n - i >= 8) {
+        unsigned k;
+
+        gen_next(g);
+        for (k = 0; k < 8; k++)
+            p[i + k] = (unsigned char)(g->word >> (8 * k));
+        i += 8;
+        g->off = 8;
+    }
+    while (i < n) {
+        if (g->off == 8)
+            gen_next(g);
+        p[i++] = (unsigned char)(g->word >> (8 * g->off++));
     }
 }
 
@@ -422,45 +439,33 @@ struct xfer_case {
 
 static const struct xfer_case xfer_cases[] = {
     { "bulk both ways, splice", PAIR_TCP, false, 64 * MiB, 64 * MiB,
-      false, false, NULL, NULL,
-      REFUSE_NONE },
+      false, false, NULL, NULL, REFUSE_NONE },
     { "bulk both ways, copy", PAIR_TCP, true, 64 * MiB, 64 * MiB,
-      false, false, NULL, NULL,
-      REFUSE_NONE },
+      false, false, NULL, NULL, REFUSE_NONE },
     { "half-close a first, splice", PAIR_TCP, false, 1 * MiB, 3 * MiB,
-      true, false, NULL, NULL,
-      REFUSE_NONE },
+      true, false, NULL, NULL, REFUSE_NONE },
     { "half-close b first, splice", PAIR_TCP, false, 3 * MiB, 1 * MiB,
-      false, true, NULL, NULL,
-      REFUSE_NONE },
+      false, true, NULL, NULL, REFUSE_NONE },
     { "half-close a first, copy", PAIR_TCP, true, 1 * MiB, 3 * MiB,
-      true, false, NULL, NULL,
-      REFUSE_NONE },
+      true, false, NULL, NULL, REFUSE_NONE },
     { "half-close b first, copy", PAIR_TCP, true, 3 * MiB, 1 * MiB,
-      false, true, NULL, NULL,
-      REFUSE_NONE },
+      false, true, NULL, NULL, REFUSE_NONE },
     { "pending both, splice", PAIR_TCP, false, 2 * MiB, 2 * MiB,
       false, false, "\x16\x03\x01\x02\x00 ClientHello start",
-      "early server bytes",
-      REFUSE_NONE },
+      "early server bytes", REFUSE_NONE },
     { "pending both, copy", PAIR_TCP, true, 2 * MiB, 2 * MiB,
       false, false, "\x16\x03\x01\x02\x00 ClientHello start",
-      "early server bytes",
-      REFUSE_NONE },
+      "early server bytes", REFUSE_NONE },
     { "pending only, nothing else", PAIR_TCP, false, 0, 0,
-      false, false, "only-a", "only-b",
-      REFUSE_NONE },
+      false, false, "only-a", "only-b", REFUSE_NONE },
     { "empty both ways", PAIR_TCP, false, 0, 0, false, false, NULL, NULL,
       REFUSE_NONE },
     { "unix stream, splice", PAIR_UNIX, false, 8 * MiB, 8 * MiB,
-      false, false, "pa", "pb",
-      REFUSE_NONE },
+      false, false, "pa", "pb", REFUSE_NONE },
     { "unix stream, copy", PAIR_UNIX, true, 8 * MiB, 8 * MiB,
-      true, false, NULL, NULL,
-      REFUSE_NONE },
+      true, false, NULL, NULL, REFUSE_NONE },
     { "seqpacket", PAIR_SEQPACKET, false, 4 * MiB, 4 * MiB,
-      false, false, NULL, NULL,
-      REFUSE_NONE },
+      false, false, NULL, NULL, REFUSE_NONE },
     { "splice refused reading", PAIR_TCP, false, 8 * MiB, 8 * MiB,
       false, false, "pend-a", "pend-b", REFUSE_READ },
     { "splice refused writing", PAIR_TCP, false, 8 * MiB, 8 * MiB,
