@@ -124,10 +124,11 @@ def table(path):
     widths = [max(len(x[i]) for x in [head] + body)
               for i in range(len(head))]
     line = "  ".join("%-*s" % (w, h) for w, h in zip(widths, head))
-    print(line)
+    print(line.rstrip())
     print("  ".join("-" * w for w in widths))
     for b in body:
-        print("  ".join("%-*s" % (w, c) for w, c in zip(widths, b)))
+        print("  ".join("%-*s" % (w, c)
+                        for w, c in zip(widths, b)).rstrip())
     return 0
 
 

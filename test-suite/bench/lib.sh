@@ -95,7 +95,9 @@ bench_header()
 {
     local workers=${SKUA_WORKERS:-"default (one per core)"}
     echo "### $*"
-    echo "    $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
+    local mem
+    mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+    echo "    $(nproc) cores, $mem, kernel $(uname -r)"
     echo "    rounds $BENCH_ROUNDS x ${BENCH_DURATION}s, alternating;" \
          "skua workers: $workers; squid: 1 worker"
 }

@@ -24,7 +24,8 @@ for b in bench_forward.sh bench_connect.sh bench_connrate.sh \
     echo
 done
 
-echo "### summary ($(nproc) cores, $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC')," \
+echo "### summary ($(nproc) cores, $(uname -r)," \
+     "$(date -u '+%Y-%m-%d %H:%M UTC')," \
      "$(( $(date +%s) - start )) s; medians; targets informational)"
 /usr/bin/python3 "$here/benchstat.py" table "$results"
 exit 0
