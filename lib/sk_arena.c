@@ -35,7 +35,8 @@ struct sk_arena {
 };
 
 #define BLOCK_HDR \
-    ((sizeof(struct arena_block) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
+    ((sizeof(struct arena_block) + ARENA_ALIGN - 1) & \
+     ~(size_t)(ARENA_ALIGN - 1))
 
 struct sk_arena *
 sk_arena_new(size_t block)

@@ -4,3 +4,4 @@ include test-suite/fuzz/local.mk
 include test-suite/integration/local.mk
 include test-suite/unit/relay.mk
 include test-suite/bench/local.mk
+include test-suite/check/local.mk

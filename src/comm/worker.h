@@ -1,6 +1,7 @@
 /*
- * worker.h -- the event core and process runtime: worker threads, their event loops and
- * listeners, configuration generations, reload and shutdown.
+ * worker.h -- the event core and process runtime: worker threads, their
+ * event loops and listeners, configuration generations, reload and
+ * shutdown.
  *
  * Each worker is one thread with one libevent base, its own SO_REUSEPORT
  * listening sockets, its own resolver and its own pool of idle server
