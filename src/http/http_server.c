@@ -291,6 +291,8 @@ http_txn_send_request(struct http_txn *t)
          * that may not know Expect; the field is not forwarded. */
         evbuffer_add(c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
         http_conn_flush(c);
+        if (c->closed)
+            return;             /* <t> went with the connection */
     }
     if (http_txn_pump_request(t) != SKUA_OK)
         return;                 /* <t> is gone */
@@ -520,6 +522,7 @@ txn_response_started(struct http_txn *t)
 void
 http_txn_on_response(struct http_txn *t)
 {
+    struct http_conn *c = t->c;
     struct http_srv *s = t->srv;
     int r;
 
@@ -572,13 +575,13 @@ http_txn_on_response(struct http_txn *t)
             t->resp_done = true;
         } else {
             sk_notice(SK_SEC_HTTP, "response from %s cut short", s->key);
-            http_conn_flush(t->c);
-            http_txn_abort(t);
+            http_txn_abort(t);  /* flushes what arrived, then closes */
             return;
         }
     }
-    http_conn_flush(t->c);
-    if (t->c->closed)
+    /* A failed write closes the connection and frees <t> with it. */
+    http_conn_flush(c);
+    if (c->closed)
         return;
     if (t->resp_done) {
         http_txn_finish(t);
