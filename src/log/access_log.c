@@ -313,10 +313,25 @@ access_log_write(const struct conf *conf, const struct rec *rec)
     const struct conf_access_log *e;
     const struct log_format *have = NULL;
     char line[ACCESS_LOG_LINE_MAX];
+    char url[ACCESS_LOG_LINE_MAX / 2];
+    struct rec stripped;
     enum access_log_kind kind;
-    const char *path;
+    const char *path, *q;
     size_t n = 0;
     int prio;
+
+    /* strip_query_terms (Squid's default): query strings often carry
+     * credentials and personal data; the log gets the URL up to '?'.
+     * Policy still saw the whole URL. */
+    if (conf->strip_query_terms && rec->url != NULL &&
+        (q = strchr(rec->url, '?')) != NULL) {
+        size_t len = SK_MIN((size_t)(q - rec->url) + 1, sizeof(url) - 1);
+        memcpy(url, rec->url, len);
+        url[len] = '\0';
+        stripped = *rec;
+        stripped.url = url;
+        rec = &stripped;
+    }
 
     for (e = conf->access_logs; e != NULL; e = e->next) {
         kind = access_log_kind(e->dest, &path);
