@@ -46,8 +46,9 @@ void sk_bug_report(const char *file, int line, const char *cond);
 /* Check that <p> is a live object of the kind whose magic is <m>. */
 #define SK_CHECK_MAGIC(p, m) assert((p) != NULL && (p)->magic == (m))
 
-/* Free <p> and set it to NULL so no reachable pointer dangles. */
-#define sk_free(p) do { free(p); (p) = NULL; } while (0)
+/* Free <p> and set it to NULL so no reachable pointer dangles (not
+ * sk_free: OpenSSL owns the sk_ prefix for its stacks). */
+#define SK_FREE(p) do { free(p); (p) = NULL; } while (0)
 
 /* malloc/calloc/strdup that abort on exhaustion of the address space. */
 void *sk_malloc(size_t n);

@@ -19,12 +19,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-/*
- * OpenSSL's old stack API names a macro sk_free, as skua's sk_common.h
- * does; this file uses no OpenSSL stacks, so skua's wins.
- */
-#undef sk_free
-
 #include "sk_log.h"
 
 #include "auth/auth.h"

@@ -148,7 +148,7 @@ relay_tls_free(void *arg)
 
     while (t->npool > 0)
         relay_pipe_close(&t->pool[--t->npool]);
-    sk_free(t->scratch);
+    SK_FREE(t->scratch);
     t->registered = false;
 }
 
