@@ -54,6 +54,7 @@ struct comm_connect {
     bool finished;                  /* result stored, delivery pending */
     bool has_src4;
     bool has_src6;
+    bool transparent;               /* sources may be foreign addresses */
     struct event_base *base;
     comm_connect_cb_f *cb;
     void *arg;
@@ -201,6 +202,36 @@ cc_finish(struct comm_connect *c, int fd, unsigned winner)
     event_active(&c->timer, EV_TIMEOUT, 1);
 }
 
+/*
+ * Let <fd> bind to an address that is not local (a TPROXY gateway's
+ * spoofed client source).  Return 0 or -1 with errno set.
+ */
+static int
+cc_set_transparent(int fd, sa_family_t family)
+{
+    int one = 1;
+
+#if defined(IP_TRANSPARENT)
+#ifdef IPV6_TRANSPARENT
+    if (family == AF_INET6)
+        return setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one,
+                          sizeof(one));
+#endif
+    return setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
+#elif defined(IP_BINDANY)
+    if (family == AF_INET6)
+        return setsockopt(fd, IPPROTO_IPV6, IPV6_BINDANY, &one,
+                          sizeof(one));
+    return setsockopt(fd, IPPROTO_IP, IP_BINDANY, &one, sizeof(one));
+#else
+    (void)fd;
+    (void)family;
+    (void)one;
+    errno = ENOPROTOOPT;
+    return -1;
+#endif
+}
+
 /* Create the socket of <at> and bind it to the configured source. */
 static int
 cc_socket(struct comm_connect *c, struct cc_attempt *at)
@@ -222,6 +253,14 @@ cc_socket(struct comm_connect *c, struct cc_attempt *at)
     if (fd == -1)
         return -1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (src != NULL && c->transparent &&
+        cc_set_transparent(fd, src->sa.sa_family) == -1) {
+        int e = errno;
+
+        close(fd);
+        errno = e;
+        return -1;
+    }
     if (src != NULL) {
 #ifdef IP_BIND_ADDRESS_NO_PORT
         /* pick the port at connect() time, by 4-tuple: saves ports */
@@ -394,6 +433,7 @@ comm_connect_start(struct event_base *base,
                                                  : COMM_CONNECT_DELAY_MS;
     c->has_src4 = cc_copy_src(&c->src4, o ? o->src4 : NULL, AF_INET);
     c->has_src6 = cc_copy_src(&c->src6, o ? o->src6 : NULL, AF_INET6);
+    c->transparent = o != NULL && o->transparent;
     order = sk_malloc(n * sizeof(*order));
     cc_order(addrs, n, order);
     for (i = 0; i < n; i++) {

@@ -11,6 +11,7 @@
 #ifndef SK_COMM_CONNECT_H
 #define SK_COMM_CONNECT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -33,6 +34,11 @@ struct comm_connect_opts {
     const struct sockaddr_storage *src4;    /* bind before connecting to */
     const struct sockaddr_storage *src6;    /*   IPv4 / IPv6; may be NULL */
     sk_msec_t attempt_delay;                /* 0: 250 ms */
+    bool transparent;                       /* set IP_TRANSPARENT before
+                                               binding, so src4/src6 may
+                                               be a foreign address (the
+                                               client's, on a tproxy
+                                               port); needs CAP_NET_ADMIN */
 };
 
 /*

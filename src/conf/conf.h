@@ -43,6 +43,9 @@ enum conf_port_kind {
 #define CONF_PORT_F_NAMED 0x1u
 #define CONF_PORT_F_SOCKS 0x2u  /* http_port that also serves SOCKS, told
                                    apart by the first byte */
+#define CONF_PORT_F_INTERCEPT 0x4u  /* NAT'd connections (REDIRECT, DNAT,
+                                       rdr-to, fwd): intercept_backend */
+#define CONF_PORT_F_TPROXY 0x8u     /* TPROXY'd: transparent listener */
 
 /* One listening port: an http_port or socks_port line (one list, in
  * configuration order, so two lines can never claim one address). */
@@ -107,6 +110,7 @@ struct conf {
     struct conf_access_log *access_logs;
     struct log_format *logformats;      /* defined with logformat */
     struct conf_outgoing *tcp_outgoing;
+    struct acl_access *spoof_client_ip; /* NULL: allow (tproxy ports) */
     char **dns_nameservers;             /* NULL-terminated; NULL: use
                                            /etc/resolv.conf */
     int forwarded_for;                  /* enum conf_fwd_for */

@@ -64,6 +64,28 @@ conf_parse_acl_list(struct conf_ctx *ctx, const struct conf_directive *d,
     return 0;
 }
 
+/*
+ * intercept (Squid's older spelling: transparent) or tproxy on <port>.
+ * A port gets its connections either NAT'd or TPROXY'd, never both: the
+ * two need different listeners and different origin lookups.
+ */
+static int
+conf_intercept_option(struct conf_ctx *ctx, const struct conf_directive *d,
+                      struct conf_http_port *port, const char *opt)
+{
+    unsigned f = strcmp(opt, "tproxy") == 0 ? CONF_PORT_F_TPROXY
+                                            : CONF_PORT_F_INTERCEPT;
+
+    if (port->kind != CONF_PORT_HTTP)
+        return conf_error(ctx, "%s: option '%s' is for http_port only",
+                          d->name, opt);
+    if (port->flags & (CONF_PORT_F_INTERCEPT | CONF_PORT_F_TPROXY) & ~f)
+        return conf_error(ctx, "%s: intercept and tproxy exclude each "
+                          "other: give each its own port", d->name);
+    port->flags |= f;
+    return 0;
+}
+
 static int
 conf_http_port_option(struct conf_ctx *ctx, const struct conf_directive *d,
                       struct conf_http_port *port, const char *opt)
@@ -77,8 +99,7 @@ conf_http_port_option(struct conf_ctx *ctx, const struct conf_directive *d,
     }
     if (strcmp(opt, "intercept") == 0 || strcmp(opt, "tproxy") == 0 ||
         strcmp(opt, "transparent") == 0)
-        return conf_error(ctx, "%s: option '%s' is not supported yet",
-                          d->name, opt);
+        return conf_intercept_option(ctx, d, port, opt);
     return conf_error(ctx, "%s: unknown option '%s'", d->name, opt);
 }
 
@@ -166,6 +187,36 @@ conf_parse_http_access(struct conf_ctx *ctx, const struct conf_directive *d,
         return conf_foreign_error(ctx, d, e);
     free(e);
     return 0;
+}
+
+int
+conf_parse_spoof_client_ip(struct conf_ctx *ctx,
+                           const struct conf_directive *d, int argc,
+                           char **argv)
+{
+    char *e = NULL;
+
+    if (argc == 0)
+        return conf_error(ctx, "%s: missing allow or deny", d->name);
+    if (acl_parse_access(ctx->conf, &ctx->conf->spoof_client_ip, argc, argv,
+                         &e) == -1)
+        return conf_foreign_error(ctx, d, e);
+    free(e);
+    return 0;
+}
+
+int
+conf_check_intercept_backend(struct conf_ctx *ctx, const char *value)
+{
+    static const char *const names[] = {
+        "auto", "netfilter", "tproxy", "pf", "ipfw", NULL
+    };
+
+    for (int i = 0; names[i] != NULL; i++)
+        if (strcmp(names[i], value) == 0)
+            return 0;
+    return conf_error(ctx, "intercept_backend: '%s' is not one of auto, "
+                      "netfilter, tproxy, pf, ipfw", value);
 }
 
 /* Parse the IP address <s> (no port) into <out>. */

@@ -37,6 +37,7 @@ struct conf_http_port;
 struct sk_arena;
 struct relay;
 struct comm_connect;
+struct comm_connect_opts;
 
 #define HTTP_CONN_MAGIC 0x48c0a11eu
 #define HTTP_SRV_MAGIC 0x48535256u
@@ -56,6 +57,19 @@ enum http_txn_state {
 };
 
 struct http_srv;
+
+/* Host header verification on intercept ports (http_intercept.c). */
+enum http_host_verify {
+    HTTP_HV_UNKNOWN = 0,        /* not checked (yet) */
+    HTTP_HV_OK,                 /* Host names the original destination */
+    HTTP_HV_FORGED              /* it does not: original destination only,
+                                   no pooled connection */
+};
+
+/* http_conn.icpt flags. */
+#define HTTP_ICPT_ON     0x1u   /* intercepted: orig_dst is valid */
+#define HTTP_ICPT_TPROXY 0x2u   /* ... on a tproxy port */
+#define HTTP_ICPT_LOOP   0x4u   /* orig_dst is one of skua's listeners */
 
 struct http_txn {
     struct http_conn *c;
@@ -77,6 +91,9 @@ struct http_txn {
     struct http_srv *srv;
     bool reused;                /* srv came from the idle pool */
     bool retried;
+    bool no_pool;               /* never share a pooled connection */
+    unsigned char host_verify;  /* enum http_host_verify */
+    uint16_t host_port;         /* explicit port of Host, or 0 */
 
     /* request body */
     uint64_t req_left;
@@ -107,6 +124,9 @@ struct http_conn {
     struct evbuffer *in, *out;
     struct http_txn *txn;
     struct sockaddr_storage peer, local;
+    struct sockaddr_storage orig_dst;   /* intercepted: where the client
+                                           was going (plain v4 or v6) */
+    unsigned icpt;                      /* HTTP_ICPT_* */
     const struct conf_http_port *port;  /* the listener's line, in
                                            <conf> */
     sk_msec_t born;
@@ -145,6 +165,8 @@ void http_conn_update_read(struct http_conn *c);
 void http_txn_finish(struct http_txn *t);
 void http_txn_abort(struct http_txn *t);
 void http_txn_retry(struct http_txn *t);
+/* Find the way to the destination: the idle pool, else DNS and connect. */
+void http_txn_route(struct http_txn *t);
 
 /* ---- http_server.c ---- */
 struct http_srv *http_srv_new(struct worker *w, int fd, const char *key,
@@ -187,6 +209,17 @@ size_t http_fwd_response(struct evbuffer *out, const char *head,
                          const struct http_msg *resp,
                          const struct http_fwd *f);
 
+/*
+ * Write "1.<minor> <hostname> (skua/VERSION)" into <buf> of <len> bytes
+ * (the per-request path avoids printf).  Return <buf>.
+ */
+const char *http_fwd_via(char *buf, size_t len, int minor,
+                         const char *hostname);
+
+/* Write "<host>:<port>" into <buf> of <len> bytes; return <buf>. */
+const char *http_fwd_key(char *buf, size_t len, const char *host,
+                         uint16_t port);
+
 /* True if a Via field of <m> names <hostname> (a forwarding loop). */
 bool http_fwd_is_loop(const char *head, const struct http_msg *m,
                       const char *hostname);
@@ -205,6 +238,48 @@ void http_error_reply(struct http_txn *t, int status, const char *name,
 /* Answer a request that could not be parsed (no transaction yet). */
 void http_error_reply_raw(struct http_conn *c, int status,
                           const char *name, const char *detail);
+
+/* ---- http_intercept.c ---- */
+
+/*
+ * On an intercept or tproxy port, look up the original destination of the
+ * new connection <c> (c->orig_dst, c->icpt).  Return 0 (also on other
+ * ports: nothing to do), or -1 if it cannot be served (logged): the caller
+ * closes it.
+ */
+int http_intercept_accept(struct http_conn *c);
+
+/*
+ * Fill host, port, URL and record of <t>, an origin-form request on an
+ * intercepted connection: from Host, or from the original destination
+ * when there is none.  Return 0, or -1 after an error reply.
+ */
+int http_intercept_describe(struct http_txn *t);
+
+/* Refuse <t> if its connection loops back to skua: -1 after the reply,
+ * else 0. */
+int http_intercept_precheck(struct http_txn *t);
+
+/*
+ * Before routing <t>: verify its Host against the original destination
+ * (resolving it if needed) and aim <t> at the original destination only.
+ * Return SKUA_OK to route now, SKUA_AGAIN when a lookup will call
+ * http_txn_route() later (<t> may be gone already), SKUA_ERROR after an
+ * error reply (409 with host_verify_strict).  Other transactions: SKUA_OK.
+ */
+int http_intercept_route(struct http_txn *t);
+
+/*
+ * On a tproxy port, make the connect options <o> bind to the client's own
+ * address (kept in <src>, which must outlive the connect start) when
+ * spoof_client_ip allows.  <t>->addrs must be set.
+ */
+void http_intercept_outgoing(struct http_txn *t, struct comm_connect_opts *o,
+                             struct sockaddr_storage *src);
+
+/* The Host value to send for <t> when the client sent none (the original
+ * destination), else NULL: keep the client's. */
+const char *http_intercept_fwd_host(struct http_txn *t);
 
 /* ---- http_connect.c ---- */
 void http_tunnel_start(struct http_txn *t, int fd,

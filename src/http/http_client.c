@@ -31,7 +31,6 @@
 #include "log/access_log.h"
 
 static void conn_process(struct http_conn *c);
-static void txn_route(struct http_txn *t);
 
 /* ---- life cycle ---- */
 
@@ -313,6 +312,8 @@ http_accept(struct worker *w, const struct conf_http_port *port, int fd,
     c->rd_on = true;
     event_add(c->ev_rd, NULL);
     conn_arm_timer(c, c->conf->request_timeout);
+    if (http_intercept_accept(c) == -1)
+        http_conn_close(c);
 }
 
 /* ---- transactions ---- */
@@ -391,7 +392,7 @@ http_txn_finish(struct http_txn *t)
             t->resp.body != HTTP_BODY_CLOSE &&
             !(t->resp.flags & HTTP_F_CONN_CLOSE) &&
             t->resp.version_minor == 1 &&
-            evbuffer_get_length(s->in) == 0 &&
+            evbuffer_get_length(s->in) == 0 && !t->no_pool &&
             !worker_is_stopping(c->w))
             http_pool_put(c->w->pool, s);
         else
@@ -597,6 +598,8 @@ txn_describe(struct http_txn *t)
         }
         break;
     default:
+        if (t->c->icpt & HTTP_ICPT_ON)
+            return http_intercept_describe(t);
         t->rec.url = span_dup(t, m->target);
         t->rec.urlpath = t->rec.url;
         http_error_reply(t, 400, "ERR_INVALID_URL",
@@ -624,6 +627,8 @@ txn_precheck(struct http_txn *t)
     struct conf *conf = t->c->conf;
     const struct http_msg *m = &t->req;
 
+    if (http_intercept_precheck(t) == -1)
+        return -1;
     if (m->form != HTTP_FORM_AUTHORITY &&
         strcmp(t->rec.proto, "https") == 0) {
         http_error_reply(t, 501, "ERR_UNSUP_REQ",
@@ -681,7 +686,7 @@ txn_dns_cb(const struct dns_result *res, void *arg)
         }
         t->acl_needs_dns = false;
     }
-    txn_route(t);
+    http_txn_route(t);
 out:
     http_conn_leave(c);
 }
@@ -747,16 +752,18 @@ txn_outgoing(struct http_txn *t, struct comm_connect_opts *o)
     }
 }
 
-/* Find the way to the destination: the idle pool, else DNS and connect. */
-static void
-txn_route(struct http_txn *t)
+void
+http_txn_route(struct http_txn *t)
 {
     struct http_conn *c = t->c;
     struct comm_connect_opts o;
+    struct sockaddr_storage spoof;
     struct http_srv *s;
     char key[300];
 
-    if (t->req.method != HTTP_M_CONNECT && !t->retried) {
+    if (http_intercept_route(t) != SKUA_OK)
+        return;
+    if (t->req.method != HTTP_M_CONNECT && !t->retried && !t->no_pool) {
         snprintf(key, sizeof(key), "%s:%u", t->host, t->port);
         s = http_pool_get(c->w->pool, key);
         if (s != NULL) {
@@ -776,6 +783,7 @@ txn_route(struct http_txn *t)
     memset(&o, 0, sizeof(o));
     o.timeout = c->conf->connect_timeout;
     txn_outgoing(t, &o);
+    http_intercept_outgoing(t, &o, &spoof);
     t->cc = comm_connect_start(c->w->base, t->addrs->addrs, t->addrs->n,
                                t->port, &o, txn_connect_cb, t);
     if (t->cc == NULL)
@@ -789,7 +797,7 @@ http_txn_retry(struct http_txn *t)
     t->retried = true;
     t->resp_head_done = false;
     t->state = TXN_HEAD;
-    txn_route(t);
+    http_txn_route(t);
 }
 
 /* Answer TRACE / OPTIONS with Max-Forwards: 0 ourselves (RFC 9110 7.6.2). */
@@ -863,7 +871,7 @@ txn_start(struct http_txn *t)
         txn_resolve(t);
         return;
     }
-    txn_route(t);
+    http_txn_route(t);
 }
 
 /*

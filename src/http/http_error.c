@@ -63,6 +63,10 @@ static const struct err_tmpl builtin[] = {
       "The request or reply is too large: %E." },
     { "ERR_LOOP_DETECTED", "Forwarding loop detected",
       "This request was already forwarded by this proxy (%h)." },
+    { "ERR_CONFLICT_HOST", "URI Host Conflict",
+      "The Host header of this intercepted request does not match the "
+      "address it was sent to: %E.  Check that the name resolves to the "
+      "server you meant to reach." },
     { "ERR_SHUTTING_DOWN", "Proxy shutting down",
       "This proxy is shutting down and cannot serve your request." },
 };

@@ -281,7 +281,7 @@ http_txn_send_request(struct http_txn *t)
     f.client_ip = sk_addr_str((const struct sockaddr *)&c->peer, ip,
                               sizeof(ip));
     f.forwarded_for = conf->forwarded_for;
-    f.host = NULL;
+    f.host = http_intercept_fwd_host(t);
     t->rec.server_bytes_out += http_fwd_request(s->out, t->head, &t->req, &f);
     t->state = TXN_FORWARD;
     if ((t->req.flags & HTTP_F_EXPECT_100) && t->req.version_minor == 1 &&

@@ -6,6 +6,7 @@ libskua_a_SOURCES += \
 	src/http/http_connect.c \
 	src/http/http_error.c \
 	src/http/http_forward.c \
+	src/http/http_intercept.c \
 	src/http/http_server.c
 
 if HAVE_CMOCKA

@@ -27,6 +27,7 @@
 
 #include "sk_log.h"
 #include "conf/conf.h"
+#include "nat/nat.h"
 #include "comm/worker.h"
 
 #define SK_DEFAULT_CONF SK_SYSCONFDIR "/skua/skua.conf"
@@ -49,6 +50,8 @@ usage(FILE *fp)
 static void
 print_version(void)
 {
+    char nat[128];
+
     printf("skua version %s\n", PACKAGE_VERSION);
     printf("libevent %s, %s, c-ares %s, PCRE2 %d.%d\n",
            event_get_version(), OPENSSL_VERSION_TEXT, ares_version(NULL),
@@ -58,6 +61,7 @@ print_version(void)
     printf(" splice");
 #endif
     printf(" reuseport happy-eyeballs\n");
+    printf("nat backends: %s\n", nat_backends_list(nat, sizeof(nat)));
 }
 
 static pid_t

@@ -25,6 +25,7 @@
 #include "conf/conf.h"
 #include "dns/dns.h"
 #include "log/access_log.h"
+#include "nat/nat.h"
 #include "comm/worker.h"
 
 static _Thread_local struct worker *current_worker;
@@ -80,6 +81,10 @@ worker_listen_open(const struct conf_http_port *p, char *err, size_t errlen)
             &((const struct sockaddr_in6 *)sa)->sin6_addr);
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
     }
+    /* A tproxy port accepts connections addressed to any host. */
+    if ((p->flags & CONF_PORT_F_TPROXY) &&
+        nat_socket_transparent(fd, sa->sa_family) == -1)
+        goto fail_close;
     if (bind(fd, sa, sk_addr_len(sa)) == -1)
         goto fail_close;
     if (listen(fd, 4096) == -1)
@@ -354,6 +359,35 @@ worker_future_listeners(struct worker *w)
     return l;
 }
 
+/*
+ * Choose (and log) the original-destination backend of every intercept
+ * and tproxy port of <conf>, so a port whose backend cannot work fails
+ * the start or the reload instead of every connection.
+ */
+static int
+runtime_check_intercept(const struct conf *conf, char *err, size_t errlen)
+{
+    const struct conf_http_port *p;
+    const struct nat_backend *b;
+    char why[200];
+
+    for (p = conf->http_ports; p != NULL; p = p->next) {
+        if (!(p->flags & (CONF_PORT_F_INTERCEPT | CONF_PORT_F_TPROXY)))
+            continue;
+        b = nat_select(conf->intercept_backend,
+                       (p->flags & CONF_PORT_F_TPROXY) != 0, why,
+                       sizeof(why));
+        if (b == NULL) {
+            snprintf(err, errlen, "%s:%d: %s: %s", p->file, p->line,
+                     p->spec, why);
+            return -1;
+        }
+        sk_notice(SK_SEC_MAIN, "%s: original destinations from the %s "
+                  "backend", p->spec, b->name);
+    }
+    return 0;
+}
+
 static int
 runtime_activate(struct conf *conf, char *err, size_t errlen)
 {
@@ -361,6 +395,8 @@ runtime_activate(struct conf *conf, char *err, size_t errlen)
     bool fail = false;
     int i;
 
+    if (runtime_check_intercept(conf, err, errlen) == -1)
+        return -1;
     for (i = 0; i < n_workers; i++)
         pthread_mutex_lock(&workers[i].msg_lock);
     for (i = 0; i < n_workers; i++) {
@@ -632,6 +668,7 @@ runtime_run(struct conf *conf, const char *conf_path)
         event_free(rt.ev_check);
     event_base_free(rt.base);
     conf_unref(rt.conf);
+    nat_shutdown();
     sk_notice(SK_SEC_MAIN, "skua stopped");
     return status;
 }

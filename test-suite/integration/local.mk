@@ -18,4 +18,5 @@ EXTRA_DIST += test-suite/integration/run.sh \
 	test-suite/integration/test_35_robustness.py \
 	test-suite/integration/test_40_reconfigure.py \
 	test-suite/integration/test_50_browser.py \
-	test-suite/integration/test_60_large.py
+	test-suite/integration/test_60_large.py \
+	test-suite/integration/test_80_intercept.py

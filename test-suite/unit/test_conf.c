@@ -380,10 +380,14 @@ static const struct {
       "not one of: on off transparent delete truncate" },
     { "via on\n\nvia off",
       "t.conf:3: via: duplicate directive (first set at t.conf:1)" },
-    { "http_port 3128 intercept",
-      "t.conf:1: http_port: option 'intercept' is not supported yet" },
-    { "http_port 3128 tproxy",
-      "t.conf:1: http_port: option 'tproxy' is not supported yet" },
+    { "http_port 3128 intercept tproxy", "t.conf:1: http_port: intercept "
+      "and tproxy exclude each other: give each its own port" },
+    { "http_port 3128 tproxy transparent", "t.conf:1: http_port: "
+      "intercept and tproxy exclude each other: give each its own port" },
+    { "intercept_backend nat", "t.conf:1: intercept_backend: 'nat' is not "
+      "one of auto, netfilter, tproxy, pf, ipfw" },
+    { "spoof_client_ip allow nosuchacl", "t.conf:1: spoof_client_ip: acl "
+      "'nosuchacl' is not defined" },
     { "http_port 3128 foo", "t.conf:1: http_port: unknown option 'foo'" },
     { "http_port abc", "t.conf:1: http_port: 'abc' is not [ADDR:]PORT" },
     { "http_port 127.0.0.1", "t.conf:1: http_port: '127.0.0.1' is not "
