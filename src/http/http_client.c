@@ -712,7 +712,7 @@ txn_connect_cb(int fd, int err, const struct sockaddr_storage *peer,
         http_tunnel_start(t, fd, peer);
         goto out;
     }
-    snprintf(key, sizeof(key), "%s:%u", t->host, t->port);
+    http_fwd_key(key, sizeof(key), t->host, t->port);
     http_srv_attach(http_srv_new(c->w, fd, key, peer), t);
     t->reused = false;
     http_txn_send_request(t);
@@ -764,7 +764,7 @@ http_txn_route(struct http_txn *t)
     if (http_intercept_route(t) != SKUA_OK)
         return;
     if (t->req.method != HTTP_M_CONNECT && !t->retried && !t->no_pool) {
-        snprintf(key, sizeof(key), "%s:%u", t->host, t->port);
+        http_fwd_key(key, sizeof(key), t->host, t->port);
         s = http_pool_get(c->w->pool, key);
         if (s != NULL) {
             t->rec.server = s->peer;

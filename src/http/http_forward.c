@@ -248,6 +248,7 @@ wr_max_forwards(struct wr *w, const char *head, const struct http_msg *m)
     if ((m->method == HTTP_M_TRACE || m->method == HTTP_M_OPTIONS) &&
         sk_parse_u64(head + h->value.off, h->value.len, &v) == 0 && v > 0) {
         snprintf(num, sizeof(num), "%llu", (unsigned long long)(v - 1));
+        /* (TRACE and OPTIONS only: printf is fine here) */
         wr_str(w, "Max-Forwards: ");
         wr_str(w, num);
         wr_add(w, "\r\n", 2);
@@ -324,7 +325,11 @@ http_fwd_response(struct evbuffer *out, const char *head,
     if (!wr_begin(out, &w, cap, &v))
         return 0;
     conn_tokens_collect(head, resp, &ct);
-    snprintf(status, sizeof(status), "%03d ", resp->status);
+    status[0] = (char)('0' + resp->status / 100 % 10);
+    status[1] = (char)('0' + resp->status / 10 % 10);
+    status[2] = (char)('0' + resp->status % 10);
+    status[3] = ' ';
+    status[4] = '\0';
     wr_str(&w, "HTTP/1.1 ");
     wr_str(&w, status);
     wr_span(&w, head, resp->reason);
@@ -379,4 +384,59 @@ http_fwd_is_loop(const char *head, const struct http_msg *m,
         }
     }
     return false;
+}
+
+/* Append decimal <v> at <p>; return the end. */
+static char *
+put_u(char *p, unsigned v)
+{
+    char tmp[12];
+    int n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0)
+        *p++ = tmp[--n];
+    return p;
+}
+
+const char *
+http_fwd_via(char *buf, size_t len, int minor, const char *hostname)
+{
+    static const char product[] = " (skua/" PACKAGE_VERSION ")";
+    size_t hl = strlen(hostname);
+    char *p = buf;
+
+    if (len < hl + sizeof(product) + 8) {
+        buf[0] = '\0';
+        return buf;
+    }
+    *p++ = '1';
+    *p++ = '.';
+    *p++ = (char)('0' + (minor & 1));
+    *p++ = ' ';
+    memcpy(p, hostname, hl);
+    p += hl;
+    memcpy(p, product, sizeof(product));
+    return buf;
+}
+
+const char *
+http_fwd_key(char *buf, size_t len, const char *host, uint16_t port)
+{
+    size_t hl = strlen(host);
+    char *p;
+
+    if (len < hl + 8) {
+        buf[0] = '\0';
+        return buf;
+    }
+    memcpy(buf, host, hl);
+    p = buf + hl;
+    *p++ = ':';
+    p = put_u(p, port);
+    *p = '\0';
+    return buf;
 }

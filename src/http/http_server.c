@@ -273,10 +273,8 @@ http_txn_send_request(struct http_txn *t)
 
     memset(&f, 0, sizeof(f));
     if (conf->via) {
-        snprintf(via, sizeof(via), "1.%d %s (skua/%s)",
-                 t->req.version_minor, conf->visible_hostname,
-                 PACKAGE_VERSION);
-        f.via = via;
+        f.via = http_fwd_via(via, sizeof(via), t->req.version_minor,
+                             conf->visible_hostname);
     }
     f.client_ip = sk_addr_str((const struct sockaddr *)&c->peer, ip,
                               sizeof(ip));
@@ -414,10 +412,8 @@ txn_send_response_head(struct http_txn *t, bool interim)
 
     memset(&f, 0, sizeof(f));
     if (conf->via) {
-        snprintf(via, sizeof(via), "1.%d %s (skua/%s)",
-                 t->resp.version_minor, conf->visible_hostname,
-                 PACKAGE_VERSION);
-        f.via = via;
+        f.via = http_fwd_via(via, sizeof(via), t->resp.version_minor,
+                             conf->visible_hostname);
     }
     f.client_http10 = t->req.version_minor == 0;
     if (!interim) {

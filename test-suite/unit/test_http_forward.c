@@ -221,6 +221,24 @@ test_loops(void **state)
     }
 }
 
+static void
+test_via_and_key(void **state)
+{
+    char buf[64];
+
+    assert_string_equal(http_fwd_via(buf, sizeof(buf), 1, "px"),
+                        "1.1 px (skua/" PACKAGE_VERSION ")");
+    assert_string_equal(http_fwd_via(buf, sizeof(buf), 0, "a.b"),
+                        "1.0 a.b (skua/" PACKAGE_VERSION ")");
+    assert_string_equal(http_fwd_via(buf, 10, 0, "a.b"), "");
+    assert_string_equal(http_fwd_key(buf, sizeof(buf), "h.test", 8080),
+                        "h.test:8080");
+    assert_string_equal(http_fwd_key(buf, sizeof(buf), "::1", 1), "::1:1");
+    assert_string_equal(http_fwd_key(buf, sizeof(buf), "x", 65535),
+                        "x:65535");
+    assert_string_equal(http_fwd_key(buf, 4, "host", 80), "");
+}
+
 int
 main(void)
 {
@@ -228,6 +246,7 @@ main(void)
         cmocka_unit_test(test_requests),
         cmocka_unit_test(test_responses),
         cmocka_unit_test(test_loops),
+        cmocka_unit_test(test_via_and_key),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
