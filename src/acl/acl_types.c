@@ -219,6 +219,56 @@ acl_match_myportname(const struct acl *acl, const struct rec *rec,
     return acl_str_has(acl, rec->listener_name, false);
 }
 
+/* ---- proxy_auth, socks_command */
+
+/* REQUIRED (Squid's spelling) matches any authenticated user. */
+static enum acl_match
+acl_match_proxy_auth(const struct acl *acl, const struct rec *rec,
+                     const struct acl_dst *dst)
+{
+    unsigned i;
+
+    if (rec->user == NULL || rec->user[0] == '\0')
+        return ACL_M_NO;
+    for (i = 0; i < acl->n; i++) {
+        if (strcmp(acl->items[i].u.str, "REQUIRED") == 0 ||
+            strcmp(acl->items[i].u.str, rec->user) == 0)
+            return ACL_M_YES;
+    }
+    return ACL_M_NO;
+}
+
+static const char *const acl_socks_commands[] = { "connect", "bind", "udp" };
+
+static int
+acl_parse_socks_command(struct sk_arena *arena, struct acl *acl,
+                        const char *value, bool icase, char **err)
+{
+    size_t i;
+
+    for (i = 0; i < SK_ARRAY_LEN(acl_socks_commands); i++) {
+        if (strcasecmp(value, acl_socks_commands[i]) == 0)
+            return acl_parse_name(arena, acl, acl_socks_commands[i], icase,
+                                  err);
+    }
+    return acl_errorf(err, "acl %s: bad socks_command '%s' (connect, bind "
+                      "or udp)", acl->name, value);
+}
+
+/* The SOCKS server names its requests SOCKS4_CONNECT, SOCKS5_UDP, ...:
+ * the command is the part after the underscore. */
+static enum acl_match
+acl_match_socks_command(const struct acl *acl, const struct rec *rec,
+                        const struct acl_dst *dst)
+{
+    const char *us;
+
+    if (rec->method == NULL || strncmp(rec->method, "SOCKS", 5) != 0 ||
+        (us = strchr(rec->method, '_')) == NULL)
+        return ACL_M_NO;
+    return acl_str_has(acl, us + 1, true);
+}
+
 /* ---- dstdomain */
 
 /* <a,len> equals the lower-case <b> of the same length, ignoring case. */
@@ -503,6 +553,9 @@ static const struct acl_kind acl_kinds[] = {
     { "method", 0, acl_parse_word, acl_match_method, NULL },
     { "proto", 0, acl_parse_word, acl_match_proto, NULL },
     { "myportname", 0, acl_parse_name, acl_match_myportname, NULL },
+    { "proxy_auth", 0, acl_parse_name, acl_match_proxy_auth, NULL },
+    { "socks_command", 0, acl_parse_socks_command, acl_match_socks_command,
+      NULL },
     { "dstdomain", ACL_K_DOMAIN, acl_parse_domain, acl_match_dstdomain,
       NULL },
     { "dstdom_regex", ACL_K_REGEX | ACL_K_DOMAIN, acl_parse_regex,

@@ -47,6 +47,19 @@ enum conf_port_kind {
                                        rdr-to, fwd): intercept_backend */
 #define CONF_PORT_F_TPROXY 0x8u     /* TPROXY'd: transparent listener */
 
+/* SOCKS versions a port accepts (versions=). */
+#define CONF_SOCKS_V4 0x1u
+#define CONF_SOCKS_V4A 0x2u
+#define CONF_SOCKS_V5 0x4u
+#define CONF_SOCKS_V_ALL 0x7u
+
+/* SOCKS5 authentication methods in order of preference: RFC 1928 method
+ * codes (0x00 none, 0x02 username/password). */
+struct conf_socks_auth {
+    unsigned char m[4];
+    unsigned n;
+};
+
 /* One listening port: an http_port or socks_port line (one list, in
  * configuration order, so two lines can never claim one address). */
 struct conf_http_port {
@@ -60,6 +73,9 @@ struct conf_http_port {
                                            across reloads keep the
                                            listening sockets */
     unsigned flags;
+    unsigned socks_versions;            /* CONF_SOCKS_V*: socks_port, or
+                                           http_port with socks */
+    struct conf_socks_auth socks_auth;  /* n == 0: socks_auth_methods */
     const char *file;                   /* where it was defined */
     int line;
 };
@@ -114,6 +130,9 @@ struct conf {
     char **dns_nameservers;             /* NULL-terminated; NULL: use
                                            /etc/resolv.conf */
     int forwarded_for;                  /* enum conf_fwd_for */
+    /* SOCKS (src/socks/) */
+    struct acl_access *socks_access;    /* NULL: no rules (deny all) */
+    struct conf_socks_auth socks_auth_methods;
 };
 
 /*

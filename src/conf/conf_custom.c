@@ -86,6 +86,89 @@ conf_intercept_option(struct conf_ctx *ctx, const struct conf_directive *d,
     return 0;
 }
 
+/*
+ * Parse "none,userpass" (or space-separated <argv>, joined by the caller)
+ * into <a>, in the order written.  Return 0 or -1.
+ */
+static int
+conf_socks_auth_list(const char *s, struct conf_socks_auth *a)
+{
+    memset(a, 0, sizeof(*a));
+    while (*s != '\0') {
+        size_t len = strcspn(s, ", ");
+        unsigned char m;
+
+        if (len == 4 && strncmp(s, "none", 4) == 0)
+            m = 0x00;
+        else if (len == 8 && strncmp(s, "userpass", 8) == 0)
+            m = 0x02;
+        else
+            return -1;
+        for (unsigned i = 0; i < a->n; i++)
+            if (a->m[i] == m)
+                return -1;
+        a->m[a->n++] = m;
+        s += len;
+        s += strspn(s, ", ");
+    }
+    return a->n > 0 ? 0 : -1;
+}
+
+/* Parse "4,4a,5" into CONF_SOCKS_V* bits; 0 if malformed. */
+static unsigned
+conf_socks_versions(const char *s)
+{
+    unsigned v = 0;
+
+    while (*s != '\0') {
+        size_t len = strcspn(s, ",");
+
+        if (len == 1 && s[0] == '4')
+            v |= CONF_SOCKS_V4;
+        else if (len == 2 && strncmp(s, "4a", 2) == 0)
+            v |= CONF_SOCKS_V4A;
+        else if (len == 1 && s[0] == '5')
+            v |= CONF_SOCKS_V5;
+        else
+            return 0;
+        s += len;
+        if (*s == ',')
+            s++;
+    }
+    return v;
+}
+
+/*
+ * The SOCKS options of socks_port and http_port: socks (http_port only),
+ * versions=, auth=.  Return 0 if <opt> was one, -1 otherwise (after
+ * conf_error() if it was one but malformed).
+ */
+static int
+conf_socks_port_option(struct conf_ctx *ctx, const struct conf_directive *d,
+                       struct conf_http_port *port, const char *opt)
+{
+    bool is_socks = port->kind == CONF_PORT_SOCKS;
+
+    if (!is_socks && strcmp(opt, "socks") == 0) {
+        port->flags |= CONF_PORT_F_SOCKS;
+        return 0;
+    }
+    if (strncmp(opt, "versions=", 9) == 0) {
+        port->socks_versions = conf_socks_versions(opt + 9);
+        if (port->socks_versions == 0)
+            return conf_error(ctx, "%s: versions= takes 4, 4a and 5 "
+                              "separated by commas", d->name);
+        return 0;
+    }
+    if (strncmp(opt, "auth=", 5) == 0) {
+        if (conf_socks_auth_list(opt + 5, &port->socks_auth) == -1)
+            return conf_error(ctx, "%s: auth= takes none and userpass "
+                              "separated by commas", d->name);
+        return 0;
+    }
+    return -1;
+}
+
 static int
 conf_http_port_option(struct conf_ctx *ctx, const struct conf_directive *d,
                       struct conf_http_port *port, const char *opt)
@@ -97,6 +180,10 @@ conf_http_port_option(struct conf_ctx *ctx, const struct conf_directive *d,
         port->flags |= CONF_PORT_F_NAMED;
         return 0;
     }
+    if (conf_socks_port_option(ctx, d, port, opt) == 0)
+        return 0;
+    if (ctx->err != NULL)
+        return -1;
     if (strcmp(opt, "intercept") == 0 || strcmp(opt, "tproxy") == 0 ||
         strcmp(opt, "transparent") == 0)
         return conf_intercept_option(ctx, d, port, opt);
@@ -121,6 +208,9 @@ conf_parse_http_port(struct conf_ctx *ctx, const struct conf_directive *d,
         return conf_error(ctx, "%s: '%s' is not [ADDR:]PORT", d->name,
                           argv[0]);
     port->name = sk_arena_strdup(c->arena, argv[0]);
+    port->kind = strcmp(d->name, "socks_port") == 0 ? CONF_PORT_SOCKS
+                                                    : CONF_PORT_HTTP;
+    port->socks_versions = CONF_SOCKS_V_ALL;
     for (int i = 1; i < argc; i++)
         if (conf_http_port_option(ctx, d, port, argv[i]) == -1)
             return -1;
@@ -217,6 +307,60 @@ conf_check_intercept_backend(struct conf_ctx *ctx, const char *value)
             return 0;
     return conf_error(ctx, "intercept_backend: '%s' is not one of auto, "
                       "netfilter, tproxy, pf, ipfw", value);
+}
+
+int
+conf_parse_socks_access(struct conf_ctx *ctx, const struct conf_directive *d,
+                        int argc, char **argv)
+{
+    char *e = NULL;
+
+    if (argc == 0)
+        return conf_error(ctx, "%s: missing allow or deny", d->name);
+    if (acl_parse_access(ctx->conf, &ctx->conf->socks_access, argc, argv,
+                         &e) == -1)
+        return conf_foreign_error(ctx, d, e);
+    free(e);
+    return 0;
+}
+
+int
+conf_parse_socks_auth_methods(struct conf_ctx *ctx,
+                              const struct conf_directive *d, int argc,
+                              char **argv)
+{
+    struct conf_socks_auth *a = &ctx->conf->socks_auth_methods;
+    char *joined;
+    size_t n = 1;
+
+    if (argc == 0)
+        return conf_error(ctx, "%s: missing method", d->name);
+    for (int i = 0; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    joined = sk_arena_calloc(ctx->scratch, n);
+    for (int i = 0; i < argc; i++) {
+        strcat(joined, argv[i]);
+        strcat(joined, " ");
+    }
+    if (conf_socks_auth_list(joined, a) == -1)
+        return conf_error(ctx, "%s: methods are none and userpass, each "
+                          "at most once", d->name);
+    return 0;
+}
+
+int
+conf_check_udp_advertise(struct conf_ctx *ctx, const char *value)
+{
+    struct sockaddr_storage ss;
+
+    if (strcmp(value, "none") == 0)
+        return 0;               /* what conf_dump() writes for unset */
+    if (strchr(value, '[') != NULL ||
+        sk_addr_parse(value, NULL, false, &ss) == -1 ||
+        sk_addr_port((struct sockaddr *)&ss) != 0)
+        return conf_error(ctx, "udp_advertise_address: '%s' is not an IP "
+                          "address", value);
+    return 0;
 }
 
 /* Parse the IP address <s> (no port) into <out>. */

@@ -156,10 +156,13 @@ conf_parse_f conf_parse_outgoing;
 conf_parse_f conf_parse_logformat;
 conf_parse_f conf_parse_access_log;
 conf_parse_f conf_parse_nameservers;
+conf_parse_f conf_parse_socks_access;
+conf_parse_f conf_parse_socks_auth_methods;
 conf_parse_f conf_parse_spoof_client_ip;
 
 /* STRING validators named in conf_directives.def. */
 conf_check_f conf_check_debug_options;
+conf_check_f conf_check_udp_advertise;
 conf_check_f conf_check_intercept_backend;
 
 /* Whether include and "/file" parameters may read files (fuzzing). */

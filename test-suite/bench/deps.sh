@@ -1,7 +1,8 @@
 #!/bin/bash
 # Installs (Debian/Ubuntu, as root) what the benchmarks in this directory
-# run: Squid as the peer, nginx as the origin, wrk, iperf3 with
-# proxychains4, curl and python3.  Only missing packages are installed.
+# run: Squid and Dante (SOCKS) as the peers, nginx as the origin, wrk,
+# iperf3 with proxychains4, curl and python3.  Only missing packages are
+# installed.
 set -eu
 pkgs=()
 need()
@@ -15,6 +16,7 @@ need iperf3 iperf3 /usr/bin/iperf3
 need proxychains4 proxychains4 /usr/bin/proxychains4
 need curl curl /usr/bin/curl
 need python3 python3 /usr/bin/python3
+need danted dante-server /usr/sbin/danted
 if [ ${#pkgs[@]} -eq 0 ]; then
     echo "benchmark dependencies present"
     exit 0

@@ -628,7 +628,12 @@ test_default_config(void **state)
     assert_string_equal(sk_addr_port_str(
         (const struct sockaddr *)&c->http_ports->next->addr, buf,
         sizeof(buf)), "[::1]:3128");
-    assert_null(c->http_ports->next->next);
+    assert_int_equal(c->http_ports->next->next->kind, CONF_PORT_SOCKS);
+    assert_string_equal(sk_addr_port_str(
+        (const struct sockaddr *)&c->http_ports->next->next->addr, buf,
+        sizeof(buf)), "127.0.0.1:1080");
+    assert_null(c->http_ports->next->next->next);
+    assert_non_null(c->socks_access);
     assert_string_equal(c->access_logs->dest, "stdio:-");
     assert_null(c->access_logs->next);
     assert_string_equal(c->cache_log, "stderr");

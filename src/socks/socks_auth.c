@@ -1,0 +1,123 @@
+/*
+ * socks_auth.c -- checking SOCKS5 user names and passwords (RFC 1929)
+ * against the socks_password_file.
+ *
+ * The file is loaded by src/auth/ and shared by every worker: one loaded
+ * copy per process, reference-counted, loaded again when the file's
+ * identity (inode, size, modification time) changes, so neither a reload
+ * nor an edit of the file needs more than one load.  A check runs outside
+ * the lock, so a slow hash (bcrypt) on one worker does not hold up the
+ * others.  This is the one place a future Squid-protocol helper would
+ * answer instead; the caller already sees a yes/no per user.  Not here:
+ * the file format and the hashes (src/auth/), the wire format
+ * (src/proto/socks_parse.c).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sk_log.h"
+#include "auth/auth.h"
+#include "conf/conf.h"
+#include "socks/socks_int.h"
+
+struct socks_pw {
+    unsigned refs;              /* under socks_pw_lock */
+    char *path;
+    struct stat st;             /* identity of the file when loaded */
+    struct auth_passwd *pw;
+};
+
+static pthread_mutex_t socks_pw_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct socks_pw *socks_pw_cur;
+
+static void
+socks_pw_unref(struct socks_pw *p)
+{
+    bool last;
+
+    pthread_mutex_lock(&socks_pw_lock);
+    last = --p->refs == 0;
+    pthread_mutex_unlock(&socks_pw_lock);
+    if (!last)
+        return;
+    auth_passwd_free(p->pw);
+    free(p->path);
+    free(p);
+}
+
+static bool
+socks_pw_same(const struct socks_pw *p, const char *path,
+              const struct stat *st)
+{
+    return strcmp(p->path, path) == 0 && p->st.st_ino == st->st_ino &&
+           p->st.st_dev == st->st_dev && p->st.st_size == st->st_size &&
+           p->st.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+           p->st.st_mtim.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* Return a reference to the loaded file <path>, or NULL. */
+static struct socks_pw *
+socks_pw_get(const char *path)
+{
+    struct socks_pw *p, *old = NULL;
+    struct stat st;
+    char *err = NULL;
+
+    if (stat(path, &st) == -1) {
+        sk_err(SK_SEC_COMM, "socks_password_file %s: %s", path,
+               strerror(errno));
+        return NULL;
+    }
+    pthread_mutex_lock(&socks_pw_lock);
+    p = socks_pw_cur;
+    if (p != NULL && socks_pw_same(p, path, &st)) {
+        p->refs++;
+        pthread_mutex_unlock(&socks_pw_lock);
+        return p;
+    }
+    pthread_mutex_unlock(&socks_pw_lock);
+
+    p = sk_calloc(1, sizeof(*p));
+    p->pw = auth_passwd_load(path, &err);
+    if (p->pw == NULL) {
+        sk_err(SK_SEC_COMM, "socks_password_file %s: %s", path,
+               err ? err : "cannot load");
+        free(err);
+        free(p);
+        return NULL;
+    }
+    free(err);
+    p->path = sk_strdup(path);
+    p->st = st;
+    p->refs = 2;                /* the cache's and the caller's */
+    pthread_mutex_lock(&socks_pw_lock);
+    old = socks_pw_cur;
+    socks_pw_cur = p;
+    pthread_mutex_unlock(&socks_pw_lock);
+    if (old != NULL)
+        socks_pw_unref(old);
+    return p;
+}
+
+int
+socks_auth_check(const struct conf *conf, const char *user,
+                 const char *pass)
+{
+    struct socks_pw *p;
+    int rc;
+
+    if (conf->socks_password_file == NULL ||
+        strcmp(conf->socks_password_file, "none") == 0)
+        return -1;
+    p = socks_pw_get(conf->socks_password_file);
+    if (p == NULL)
+        return -1;
+    rc = auth_passwd_check(p->pw, user, pass) == 0 ? 0 : -1;
+    socks_pw_unref(p);
+    return rc;
+}
