@@ -175,5 +175,6 @@ socks_bind_start(struct socks_sess *s)
     tv = sk_msec_tv(s->conf->connect_timeout);
     event_add(s->ev_tm, &tv);
     /* First reply: where the application server is to connect. */
-    socks_reply(s, SOCKS5_REP_SUCCEEDED, &local);
+    if (socks_reply(s, SOCKS5_REP_SUCCEEDED, &local) == 0)
+        event_add(s->ev_rd, NULL);  /* notice the client leaving */
 }

@@ -822,6 +822,20 @@ socks_read_cb(evutil_socket_t fd, short what, void *arg)
     }
     room = SOCKS_MAX_PENDING - SK_MIN(SOCKS_MAX_PENDING,
                                       evbuffer_get_length(s->in));
+    if (s->state == SOCKS_S_WORKING) {
+        /* Waiting for the BIND peer: what the client sends meanwhile
+         * waits for the relay (bounded), and its EOF ends the wait. */
+        if (room == 0) {
+            event_del(s->ev_rd);
+            goto out;
+        }
+        n = evbuffer_read(s->in, fd, (int)room);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            socks_close(s);
+        else if (n > 0 && (size_t)n >= room)
+            event_del(s->ev_rd);
+        goto out;
+    }
     n = evbuffer_read(s->in, fd, (int)SK_MAX(room, 1));
     if (n == 0) {
         s->rd_eof = true;
@@ -868,15 +882,39 @@ socks_on_stop(struct worker_conn_link *l)
     }
 }
 
+/*
+ * The line of <port> in the worker's current snapshot.  An http_port
+ * shared with SOCKS hands over a connection accepted under the snapshot
+ * its HTTP side holds, which may be older than w->conf after a reload;
+ * the session takes a reference to w->conf, so it must use that
+ * snapshot's line (same spec), or none if the port is gone.
+ */
+static const struct conf_http_port *
+socks_port_current(struct worker *w, const struct conf_http_port *port)
+{
+    const struct conf_http_port *p;
+
+    for (p = w->conf->http_ports; p != NULL; p = p->next)
+        if (p == port || strcmp(p->spec, port->spec) == 0)
+            return p;
+    return NULL;
+}
+
 void
 socks_accept(struct worker *w, const struct conf_http_port *port, int fd,
              const struct sockaddr_storage *peer, struct evbuffer *initial)
 {
-    struct socks_sess *s = sk_calloc(1, sizeof(*s));
-    socklen_t len = sizeof(s->rec.local);
+    struct socks_sess *s;
+    socklen_t len;
     struct timeval tv;
     int on = 1;
 
+    if (initial != NULL && (port = socks_port_current(w, port)) == NULL) {
+        close(fd);          /* the port went away in a reload */
+        return;
+    }
+    s = sk_calloc(1, sizeof(*s));
+    len = sizeof(s->rec.local);
     s->magic = SOCKS_SESS_MAGIC;
     s->w = w;
     s->conf = conf_ref(w->conf);

@@ -135,14 +135,46 @@ except (ValueError, KeyError) as e:
 print("%.2f" % (bps / 1e9))' "$target"
 }
 
-# bench_rate TARGET SECONDS: print sessions/s, nothing on failure.
+# bench_cpu_ticks PID: CPU clock ticks (user + system, with reaped
+# children) used so far by PID and its descendants.
+bench_cpu_ticks()
+{
+    local p sum=0
+    for p in "$1" $(bench_descendants "$1"); do
+        sum=$((sum + $(awk '{print $14 + $15 + $16 + $17}' \
+                       "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$sum"
+}
+
+bench_target_pid()
+{
+    case $1 in
+    skua) echo "$SKUA_PID" ;;
+    dante) echo "$DANTE_PID" ;;
+    esac
+}
+
+# bench_rate TARGET SECONDS: print "sessions/s proxy-CPU-us/session"
+# (the second field empty for direct), nothing on failure.
 bench_rate()
 {
-    local out
+    local out pid c0 c1 n hz
+    pid=$(bench_target_pid "$1")
+    [ -n "$pid" ] && c0=$(bench_cpu_ticks "$pid")
     out=$(timeout $(($2 + 60)) $LOAD rate --port "$(bench_socks_port "$1")" \
           --origin-port "$NGINX_PORT" --seconds "$2" --procs 2) || return 1
     case $out in *" errors=0 "*) ;; *) echo "    $1: $out" >&2 ;; esac
-    printf '%s\n' "$out" | sed -n 's/.*rate=\([0-9.]*\).*/\1/p'
+    printf '%s' "$(printf '%s\n' "$out" |
+                   sed -n 's/.*rate=\([0-9.]*\).*/\1/p')"
+    if [ -n "$pid" ]; then
+        c1=$(bench_cpu_ticks "$pid")
+        n=$(printf '%s\n' "$out" | sed -n 's/^sessions=\([0-9]*\).*/\1/p')
+        hz=$(getconf CLK_TCK)
+        [ "${n:-0}" -gt 0 ] &&
+            printf ' %s' $(((c1 - c0) * 1000000 / hz / n))
+    fi
+    echo
 }
 
 # bench_idle TARGET PID COUNT: print KiB per idle tunnel.
@@ -152,7 +184,8 @@ bench_idle()
     out=$(timeout 300 $LOAD idle --port "$(bench_socks_port "$1")" \
           --pid "$2" --count "$3") || { echo "    $1: $out" >&2; return 1; }
     echo "    ($1: $out)" >&2
-    printf '%s\n' "$out" | sed -n 's/.*kib_per_tunnel=\([0-9.]*\).*/\1/p'
+    printf '%s\n' "$out" |
+        sed -n 's/.*kib_per_tunnel=\(-\{0,1\}[0-9.]*\).*/\1/p'
 }
 
 declare -A thr rate mem
@@ -171,25 +204,43 @@ $BENCH_STAT record --name "SOCKS5 iperf3 (Dante as peer)" \
     --squid "${thr[dante]:-}" --direct "${thr[direct]:-}" --ref direct \
     --op ">=" --target 0.8
 
+# The clients share the machine with the proxy, so sessions/s is bounded
+# by their CPU as well; the proxy's own CPU time per session is printed
+# too (ticks of 1/CLK_TCK s: coarse, but over thousands of sessions).
+declare -A cpu
 for ((r = 1; r <= BENCH_ROUNDS; r++)); do
     for t in $targets; do
         v=$(bench_rate "$t" "$BENCH_DURATION") || continue
-        echo "    round $r $t: $v sessions/s"
-        rate[$t]="${rate[$t]:-}${rate[$t]:+,}$v"
+        set -- $v
+        echo "    round $r $t: $1 sessions/s${2:+, proxy CPU $2 us/session}"
+        rate[$t]="${rate[$t]:-}${rate[$t]:+,}$1"
+        [ -n "${2:-}" ] && cpu[$t]="${cpu[$t]:-}${cpu[$t]:+,}$2"
     done
 done
 $BENCH_STAT record --name "SOCKS5 sessions/s (Dante as peer)" \
     --unit "sess/s" --better higher --skua "${rate[skua]:-}" \
     --squid "${rate[dante]:-}" --direct "${rate[direct]:-}" --ref squid \
     --op ">=" --target 3
+$BENCH_STAT record --name "SOCKS5 proxy CPU/session (Dante as peer)" \
+    --unit "us/sess" --better lower --skua "${cpu[skua]:-}" \
+    --squid "${cpu[dante]:-}" --ref squid --op "<=" --target 0.34
 
+# Memory: a fresh proxy per round, so every round starts from the same
+# heap (a warmed allocator would reuse what the last round freed).
 count=5000
 [ "$BENCH_QUICK" = 1 ] && count=2000
 for ((r = 1; r <= BENCH_ROUNDS; r++)); do
     for t in skua dante; do
         case $t in
-        skua) [ "$BENCH_HAVE_SKUA" = 1 ] || continue; pid=$SKUA_PID ;;
-        dante) pid=$DANTE_PID ;;
+        skua)
+            [ "$BENCH_HAVE_SKUA" = 1 ] || continue
+            bench_stop "$SKUA_PID"
+            bench_start_skua_socks || continue
+            pid=$SKUA_PID ;;
+        dante)
+            bench_stop "$DANTE_PID"
+            bench_start_dante || continue
+            pid=$DANTE_PID ;;
         esac
         v=$(bench_idle "$t" "$pid" "$count") || continue
         echo "    round $r $t: $v KiB/tunnel"

@@ -324,6 +324,48 @@ def test_bind_rejects_stranger(skua_factory):
     srv.close()
 
 
+def test_bind_timeout_and_client_leaving(skua_factory):
+    """No peer within connect_timeout: the second reply is 0x06 (TTL
+    expired).  A client that leaves while waiting takes the port away."""
+    sp = free_port()
+    s = skua_factory(extra=socks_conf(sp) + "\nconnect_timeout 1 seconds")
+    ctrl, rep, bound = s5_open(sp, 2, "127.0.0.1", 0)
+    assert rep == 0
+    rep2, _ = s5_read_reply(ctrl)
+    assert rep2 == 6, rep2
+    assert recv_all(ctrl) == b""
+    ctrl.close()
+    ctrl, rep, bound = s5_open(sp, 2, "127.0.0.1", 0)
+    assert rep == 0
+    ctrl.close()
+    time.sleep(0.5)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(bound, timeout=2)
+    s.wait_log(access_rx(r"NONE_NONE/504", "SOCKS5_BIND", "127.0.0.1:0"))
+
+
+def test_connect_ipv6(socks_skua):
+    lsock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    try:
+        lsock.bind(("::1", 0))
+    except OSError:
+        lsock.close()
+        pytest.skip("no IPv6 loopback")
+    lsock.listen(1)
+    port = lsock.getsockname()[1]
+    c, rep, bound = s5_open(socks_skua.socks_port, 1, "::1", port)
+    assert rep == 0 and bound[0] == "::1", (rep, bound)
+    a, _ = lsock.accept()
+    a.sendall(b"over v6")
+    assert recv_exact(c, 7) == b"over v6"
+    a.close()
+    c.close()
+    lsock.close()
+    socks_skua.wait_log(access_rx(r"TCP_TUNNEL/200", "SOCKS5_CONNECT",
+                                  "[::1]:%d" % port,
+                                  hier=r"HIER_DIRECT/::1"))
+
+
 # -- one packet, one byte at a time ------------------------------------------
 
 def test_greeting_and_request_in_one_packet(socks_skua, echo):
