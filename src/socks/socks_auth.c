@@ -5,12 +5,15 @@
  * The file is loaded by src/auth/ and shared by every worker: one loaded
  * copy per process, reference-counted, loaded again when the file's
  * identity (inode, size, modification time) changes, so neither a reload
- * nor an edit of the file needs more than one load.  A check runs outside
- * the lock, so a slow hash (bcrypt) on one worker does not hold up the
- * others.  This is the one place a future Squid-protocol helper would
- * answer instead; the caller already sees a yes/no per user.  Not here:
- * the file format and the hashes (src/auth/), the wire format
- * (src/proto/socks_parse.c).
+ * nor an edit of the file needs more than one load.  A check is slow by
+ * design (bcrypt: tens of milliseconds), so it runs on a short-lived
+ * thread of its own and the answer comes back to the session's worker as
+ * an event: the worker's other connections never wait for a hash.  At
+ * most SOCKS_AUTH_MAX_JOBS checks run at once; beyond that a check fails
+ * at once, which keeps a flood of guesses from exhausting threads.  This
+ * is the one place a future Squid-protocol helper would answer instead;
+ * the caller already sees a yes/no per user.  Not here: the file format
+ * and the hashes (src/auth/), the wire format (src/proto/socks_parse.c).
  */
 #include "config.h"
 
@@ -18,9 +21,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 #include "sk_log.h"
+#include "sk_str.h"
+#include <event2/event.h>
+
 #include "auth/auth.h"
 #include "conf/conf.h"
 #include "socks/socks_int.h"
@@ -117,7 +124,85 @@ socks_auth_check(const struct conf *conf, const char *user,
     p = socks_pw_get(conf->socks_password_file);
     if (p == NULL)
         return -1;
-    rc = auth_passwd_check(p->pw, user, pass) == 0 ? 0 : -1;
+    rc = auth_passwd_check(p->pw, user, pass) == AUTH_OK ? 0 : -1;
     socks_pw_unref(p);
     return rc;
+}
+
+/* ---- checks off the event loop ---- */
+
+#define SOCKS_AUTH_MAX_JOBS 64
+
+static _Atomic unsigned socks_auth_jobs;
+
+struct socks_auth_job {
+    struct socks_sess *s;               /* held busy until the answer */
+    struct event *ev;                   /* in the session's worker base */
+    int result;
+    char user[SOCKS_MAX_NAME + 1];
+    char pass[SOCKS_MAX_NAME + 1];
+};
+
+static void *
+socks_auth_thread(void *arg)
+{
+    struct socks_auth_job *j = arg;
+
+    /* The snapshot (and its socks_password_file) lives as long as the
+     * session, which the job keeps. */
+    j->result = socks_auth_check(j->s->conf, j->user, j->pass);
+    memset(j->pass, 0, sizeof(j->pass));
+    event_active(j->ev, EV_READ, 0);
+    return NULL;
+}
+
+static void
+socks_auth_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct socks_auth_job *j = arg;
+    struct socks_sess *s = j->s;
+
+    atomic_fetch_sub(&socks_auth_jobs, 1);
+    event_free(j->ev);
+    if (!s->closed)
+        socks_auth_done(s, j->user, j->result == 0);
+    socks_leave(s);
+    free(j);
+}
+
+int
+socks_auth_start(struct socks_sess *s, const char *user, const char *pass)
+{
+    struct socks_auth_job *j;
+    pthread_attr_t attr;
+    pthread_t t;
+    int rc;
+
+    if (atomic_fetch_add(&socks_auth_jobs, 1) >= SOCKS_AUTH_MAX_JOBS) {
+        atomic_fetch_sub(&socks_auth_jobs, 1);
+        sk_notice(SK_SEC_COMM, "socks: %d password checks running; "
+                  "refusing '%s'", SOCKS_AUTH_MAX_JOBS, user);
+        return -1;
+    }
+    j = sk_calloc(1, sizeof(*j));
+    j->s = s;
+    sk_strlcpy(j->user, user, sizeof(j->user));
+    sk_strlcpy(j->pass, pass, sizeof(j->pass));
+    j->ev = event_new(s->w->base, -1, 0, socks_auth_done_cb, j);
+    socks_enter(s);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&t, &attr, socks_auth_thread, j);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        sk_err(SK_SEC_COMM, "socks: cannot start a password check: %s",
+               strerror(rc));
+        memset(j->pass, 0, sizeof(j->pass));
+        event_free(j->ev);
+        free(j);
+        atomic_fetch_sub(&socks_auth_jobs, 1);
+        socks_leave(s);
+        return -1;
+    }
+    return 0;
 }

@@ -139,6 +139,21 @@ void socks_addr_norm(const struct sockaddr_storage *in,
 int socks_auth_check(const struct conf *conf, const char *user,
                      const char *pass);
 
+/*
+ * Check <user> and <pass> (copied) for <s> on a thread of its own; call
+ * socks_auth_done() from <s>'s worker with the answer, unless <s> closed
+ * meanwhile (it stays allocated until then).  Return 0 if the check
+ * started, -1 if it could not (too many running, no thread): the caller
+ * answers failure itself.
+ */
+int socks_auth_start(struct socks_sess *s, const char *user,
+                     const char *pass);
+
+/* ---- socks_server.c, called back ---- */
+
+/* The password check for <user> answered <ok>: reply, go on or close. */
+void socks_auth_done(struct socks_sess *s, const char *user, bool ok);
+
 /* ---- socks_bind.c ---- */
 
 /* Start BIND for <s> (policy passed, s->addrs resolved). */

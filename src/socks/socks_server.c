@@ -684,13 +684,12 @@ socks_on_greeting(struct socks_sess *s, const uint8_t *p, size_t len)
     return s->closed ? SKUA_ERROR : SKUA_OK;
 }
 
-/* RFC 1929: check the user name and password. */
+/* RFC 1929: start checking the user name and password. */
 static int
 socks_on_userpass(struct socks_sess *s, const uint8_t *p, size_t len)
 {
     struct socks5_userpass up;
     size_t used = 0;
-    uint8_t rep[2] = { 1, 1 };
     int r = socks5_parse_userpass(p, len, &up, &used);
 
     if (r == SKUA_AGAIN)
@@ -701,30 +700,41 @@ socks_on_userpass(struct socks_sess *s, const uint8_t *p, size_t len)
     }
     evbuffer_drain(s->in, used);
     s->rec.bytes_in += used;
-    if (socks_auth_check(s->conf, up.user, up.pass) == 0) {
-        s->user = sk_strdup(up.user);
-        s->rec.user = s->user;
-        rep[1] = 0;
-    }
+    /* Nothing more is read until the answer; a request that came with
+     * the credentials waits in <in>. */
+    event_del(s->ev_rd);
+    if (socks_auth_start(s, up.user, up.pass) == -1)
+        socks_auth_done(s, up.user, false);
     memset(up.pass, 0, sizeof(up.pass));
+    return SKUA_ERROR;      /* stop parsing until the answer */
+}
+
+void
+socks_auth_done(struct socks_sess *s, const char *user, bool ok)
+{
+    uint8_t rep[2] = { 1, ok ? 0 : 1 };
+
+    s->user = sk_strdup(user);
+    s->rec.user = s->user;
     evbuffer_add(s->out, rep, sizeof(rep));
     s->rec.bytes_out += sizeof(rep);
-    if (rep[1] != 0) {
+    if (!ok) {
         /* RFC 1929 section 2: a failure status closes the connection. */
         sk_debug(SK_SEC_COMM, 2, "socks: authentication failed for '%s'",
-                 up.user);
-        s->user = sk_strdup(up.user);
-        s->rec.user = s->user;
+                 user);
         s->rec.url = "error:authentication-failed";
         s->state = SOCKS_S_CLOSING;
-        event_del(s->ev_rd);
         socks_log(s, "TCP_DENIED", 407);
         socks_flush(s);
-        return SKUA_ERROR;
+        return;
     }
     s->state = SOCKS_S_REQUEST;
     socks_flush(s);
-    return s->closed ? SKUA_ERROR : SKUA_OK;
+    if (s->closed)
+        return;
+    if (!s->rd_eof)
+        event_add(s->ev_rd, NULL);
+    socks_process(s);
 }
 
 /* Parse a request of the session's version; serve it when complete. */

@@ -251,6 +251,59 @@ def test_userpass_wrong_password(auth_skua, nginx, tmp_path):
     s.close()
 
 
+def test_userpass_in_one_packet(auth_skua, echo):
+    """Greeting, credentials and request sent at once: the request waits
+    for the password check and is served after it."""
+    u, p = USER.encode(), PASSWORD.encode()
+    s = socket.create_connection(("127.0.0.1", auth_skua.socks_port))
+    s.sendall(b"\x05\x01\x02" + b"\x01" + bytes([len(u)]) + u +
+              bytes([len(p)]) + p + s5_request(1, "127.0.0.1", echo.port))
+    assert recv_exact(s, 4) == b"\x05\x02\x01\x00"
+    rep, _ = s5_read_reply(s)
+    assert rep == 0
+    s.sendall(b"hi")
+    assert recv_exact(s, 2) == b"hi"
+    s.close()
+
+
+@pytest.mark.timeout_s(60)
+def test_slow_hash_does_not_block_others(skua_factory, echo, tmp_path):
+    """A bcrypt check runs off the event loop: while one runs, a session
+    on the same worker is served."""
+    if crypt is None:
+        pytest.skip("Python's crypt module is not available")
+    slow = crypt.crypt("pw", crypt.mksalt(crypt.METHOD_BLOWFISH,
+                                          rounds=1 << 14))
+    if not slow or not slow.startswith("$2"):
+        pytest.skip("crypt(3) here has no bcrypt")
+    t0 = time.monotonic()
+    crypt.crypt("pw", slow)
+    cost = time.monotonic() - t0
+    if cost < 0.3:
+        pytest.skip("bcrypt too fast here (%.2fs) to tell" % cost)
+    pw = tmp_path / "slow.htpasswd"
+    pw.write_text("slow:%s\n" % slow)
+    sp, sp2 = free_port(), free_port()
+    skua_factory(extra=socks_conf(sp, extra=[
+        "socks_port 127.0.0.1:%d auth=none" % sp2,
+        "socks_auth_methods userpass",
+        "socks_password_file %s" % pw]))
+    a = socket.create_connection(("127.0.0.1", sp))
+    a.sendall(b"\x05\x01\x02\x01\x04slow\x02pw")
+    assert recv_exact(a, 2) == b"\x05\x02"
+    time.sleep(0.05)
+    t0 = time.monotonic()
+    c, rep, _ = s5_open(sp2, 1, "127.0.0.1", echo.port)
+    quick = time.monotonic() - t0
+    assert rep == 0
+    c.close()
+    assert recv_exact(a, 2, timeout=20) == b"\x01\x00"
+    a.close()
+    assert quick < cost / 2, (
+        "a CONNECT took %.2fs while a %.2fs password check ran"
+        % (quick, cost))
+
+
 def test_no_acceptable_method(auth_skua):
     s = socket.create_connection(("127.0.0.1", auth_skua.socks_port))
     s.sendall(b"\x05\x02\x00\x01")          # none and GSSAPI only
