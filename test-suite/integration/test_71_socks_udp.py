@@ -226,6 +226,26 @@ def test_udp_idle_timeout(udp_skua, uecho):
                                 "0.0.0.0:0"))
 
 
+def test_udp_advertise_address(skua_factory, uecho):
+    """udp_advertise_address replaces BND.ADDR (the port stays)."""
+    sp = free_port()
+    skua_factory(extra="\n".join([
+        "socks_port 127.0.0.1:%d" % sp,
+        "udp_advertise_address 127.0.0.1",
+        "socks_access allow localhost"]))
+    c, bnd = associate(sp)
+    assert bnd[0] == "127.0.0.1" and bnd[1] != 0
+    c.close()
+    sp = free_port()
+    skua_factory(extra="\n".join([
+        "socks_port 127.0.0.1:%d" % sp,
+        "udp_advertise_address 192.0.2.7",
+        "socks_access allow localhost"]))
+    c, bnd = associate(sp)
+    assert bnd[0] == "192.0.2.7" and bnd[1] != 0
+    c.close()
+
+
 def test_udp_denied_by_policy(skua_factory, uecho):
     sp = free_port()
     s = skua_factory(extra="\n".join([
