@@ -35,3 +35,24 @@ test_suite_fuzz_fuzz_socks_SOURCES = test-suite/fuzz/fuzz_socks.c \
 test_suite_fuzz_fuzz_socks_CPPFLAGS = $(FUZZ_CPPDEFS)
 test_suite_fuzz_fuzz_socks_LDFLAGS = $(FUZZ_LINKFLAGS)
 EXTRA_DIST += test-suite/fuzz/corpus/fuzz_socks
+
+# TLS ClientHello (src/proto/tls_parse.c)
+libskua_a_SOURCES += src/proto/tls_parse.c src/proto/tls_parse.h
+if HAVE_CMOCKA
+check_PROGRAMS += test-suite/unit/test_tls_parse
+TESTS += test-suite/unit/test_tls_parse
+test_suite_unit_test_tls_parse_SOURCES = \
+	test-suite/unit/test_tls_parse.c src/proto/tls_parse.c
+test_suite_unit_test_tls_parse_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_suite_unit_test_tls_parse_LDADD = $(CMOCKA_LIBS)
+endif
+if ENABLE_FUZZING
+noinst_PROGRAMS += test-suite/fuzz/fuzz_tls
+else
+check_PROGRAMS += test-suite/fuzz/fuzz_tls
+endif
+test_suite_fuzz_fuzz_tls_SOURCES = test-suite/fuzz/fuzz_tls.c \
+	src/proto/tls_parse.c $(FUZZ_DRIVER)
+test_suite_fuzz_fuzz_tls_CPPFLAGS = $(FUZZ_CPPDEFS)
+test_suite_fuzz_fuzz_tls_LDFLAGS = $(FUZZ_LINKFLAGS)
+EXTRA_DIST += test-suite/fuzz/corpus/fuzz_tls
