@@ -11,8 +11,8 @@
  * whole ClientHello are there, or SKUA_ERROR with a reason.  A prefix of
  * any input gives SKUA_AGAIN or the same answer as the whole input.  The
  * ClientHello may be fragmented over several handshake records; it is
- * reassembled (on the stack) up to TLS_HELLO_MAX bytes in at most
- * TLS_HELLO_MAX_RECORDS records.
+ * reassembled up to TLS_HELLO_MAX bytes in at most TLS_HELLO_MAX_RECORDS
+ * records, in a buffer on the stack (a call uses about 25 KiB of stack).
  *
  * What is reported: the record and legacy versions, the server name
  * (lowercased, trailing dot removed), the ALPN protocols, the highest
