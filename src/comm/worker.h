@@ -32,7 +32,6 @@ struct http_pool;
 
 /* One listening socket of one worker. */
 struct worker_listener {
-    struct worker_listener *next;
     struct worker *w;
     int fd;
     char *spec;                 /* directive and arguments: identity on
@@ -48,10 +47,20 @@ struct worker_listener {
     const struct conf_http_port *next_conf_port;
 };
 
+/*
+ * A generation's listeners: an array of its own, so that one listener can
+ * belong to the running set and to the next one without the two sharing
+ * any link (a listener kept across a reload is in both).
+ */
+struct worker_lset {
+    unsigned n;
+    struct worker_listener *l[];
+};
+
 /* A message from the main thread (config swap or stop). */
 struct worker_msg {
     struct conf *conf;                      /* new snapshot (a reference) */
-    struct worker_listener *listeners;      /* the complete new set */
+    struct worker_lset *lset;               /* the complete new set */
     bool stop;
 };
 
@@ -69,7 +78,7 @@ struct worker {
     struct conf *conf;          /* this worker's current snapshot */
     struct dns_resolver *dns;
     struct http_pool *pool;     /* idle server connections */
-    struct worker_listener *listeners;
+    struct worker_lset *lset;   /* listening now; NULL: none */
     struct event *ev_msg;
     pthread_mutex_t msg_lock;
     struct worker_msg msg;      /* pending, under msg_lock */

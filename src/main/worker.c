@@ -158,18 +158,39 @@ listener_start(struct worker *w, struct worker_listener *l)
     event_add(l->ev, NULL);
 }
 
+/* ---- listener sets ---- */
+
+static bool
+lset_has(const struct worker_lset *s, const struct worker_listener *l)
+{
+    for (unsigned i = 0; s != NULL && i < s->n; i++)
+        if (s->l[i] == l)
+            return true;
+    return false;
+}
+
+/*
+ * Close the listeners of <s> that are in neither <keep1> nor <keep2>, and
+ * free the array <s> (never the kept listeners).  Any argument may be NULL.
+ */
+static void
+lset_release(struct worker_lset *s, const struct worker_lset *keep1,
+             const struct worker_lset *keep2)
+{
+    for (unsigned i = 0; s != NULL && i < s->n; i++)
+        if (!lset_has(keep1, s->l[i]) && !lset_has(keep2, s->l[i]))
+            listener_close(s->l[i]);
+    free(s);
+}
+
 static void
 worker_stop_now(struct worker *w)
 {
-    struct worker_listener *l, *next;
     struct worker_conn_link *c, *cn;
 
     w->stopping = true;
-    for (l = w->listeners; l != NULL; l = next) {
-        next = l->next;
-        listener_close(l);
-    }
-    w->listeners = NULL;
+    lset_release(w->lset, NULL, NULL);
+    w->lset = NULL;
     /* Idle keep-alive clients are closed now; busy ones finish. */
     for (c = w->conns.next; c != &w->conns; c = cn) {
         cn = c->next;
@@ -182,27 +203,15 @@ worker_stop_now(struct worker *w)
 static void
 worker_apply(struct worker *w, struct worker_msg *m)
 {
-    struct worker_listener *l, *next, *n;
-    bool keep;
-
     /* Close the listeners that are not in the new set; keep the others. */
-    for (l = w->listeners; l != NULL; l = next) {
-        next = l->next;
-        keep = false;
-        for (n = m->listeners; n != NULL; n = n->next)
-            if (n == l)
-                keep = true;
-        if (!keep)
-            listener_close(l);
+    lset_release(w->lset, m->lset, NULL);
+    w->lset = m->lset;
+    for (unsigned i = 0; w->lset != NULL && i < w->lset->n; i++) {
+        w->lset->l[i]->conf_port = w->lset->l[i]->next_conf_port;
+        listener_start(w, w->lset->l[i]);
     }
-    w->listeners = m->listeners;
-    for (l = w->listeners; l != NULL; l = l->next) {
-        l->conf_port = l->next_conf_port;
-        listener_start(w, l);
-    }
-    if (w->conf != NULL) {
+    if (w->conf != NULL)
         conf_unref(w->conf);
-    }
     w->conf = m->conf;
     dns_resolver_reconfigure(w->dns, w->conf);
 }
@@ -212,7 +221,7 @@ worker_msg_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
 
-    /* Applied under the lock: the main thread reads w->listeners to build
+    /* Applied under the lock: the main thread reads w->lset to build
      * the next generation and must never see a half-applied one. */
     pthread_mutex_lock(&w->msg_lock);
     if (w->has_msg) {
@@ -254,24 +263,13 @@ worker_post_locked(struct worker *w, const struct worker_msg *m)
     if (w->has_msg && w->msg.conf != NULL && m->conf != NULL) {
         /* An unapplied generation is superseded: drop it and close the
          * listeners only it introduced. */
-        struct worker_listener *l, *next, *n, *o;
-        for (l = w->msg.listeners; l != NULL; l = next) {
-            bool used = false;
-            next = l->next;
-            for (n = m->listeners; n != NULL; n = n->next)
-                if (n == l)
-                    used = true;
-            for (o = w->listeners; o != NULL; o = o->next)
-                if (o == l)
-                    used = true;
-            if (!used)
-                listener_close(l);
-        }
+        lset_release(w->msg.lset, m->lset, w->lset);
+        w->msg.lset = NULL;
         conf_unref(w->msg.conf);
     }
     if (m->conf != NULL) {
         w->msg.conf = m->conf;
-        w->msg.listeners = m->listeners;
+        w->msg.lset = m->lset;
     }
     w->msg.stop = w->msg.stop || m->stop;
     w->has_msg = true;
@@ -294,28 +292,32 @@ worker_post(struct worker *w, const struct worker_msg *m)
  * others are opened.  Return the list, or NULL with <err> set on failure
  * (then nothing new stays open).
  */
-static struct worker_listener *
-listeners_for(struct worker *w, struct worker_listener *cur,
-              const struct conf *conf, char *err, size_t errlen, bool *fail)
+static struct worker_lset *
+listeners_for(struct worker *w, const struct worker_lset *cur,
+              const struct conf *conf, char *err, size_t errlen)
 {
-    struct worker_listener *head = NULL, **tail = &head, *l, *o;
     const struct conf_http_port *p;
+    struct worker_lset *set;
+    struct worker_listener *l;
     char a[SK_ADDRSTRLEN];
+    unsigned n = 0, i;
 
-    *fail = false;
+    for (p = conf->http_ports; p != NULL; p = p->next)
+        n++;
+    set = sk_calloc(1, sizeof(*set) + n * sizeof(set->l[0]));
     for (p = conf->http_ports; p != NULL; p = p->next) {
-        for (o = cur; o != NULL; o = o->next)
-            if (strcmp(o->spec, p->spec) == 0)
-                break;
-        if (o != NULL) {
-            l = o;
-        } else {
+        l = NULL;
+        for (i = 0; cur != NULL && i < cur->n; i++)
+            if (strcmp(cur->l[i]->spec, p->spec) == 0)
+                l = cur->l[i];
+        if (l == NULL) {
             l = sk_calloc(1, sizeof(*l));
             l->fd = worker_listen_open(p, err, errlen);
             if (l->fd == -1) {
                 free(l);
-                *fail = true;
-                break;
+                /* Close what was opened for this attempt only. */
+                lset_release(set, cur, NULL);
+                return NULL;
             }
             l->spec = sk_strdup(p->spec);
             l->name = sk_strdup(p->name ? p->name :
@@ -324,39 +326,20 @@ listeners_for(struct worker *w, struct worker_listener *cur,
             l->port = sk_addr_port((const struct sockaddr *)&p->addr);
             l->w = w;
         }
-        *tail = l;
-        tail = &l->next;
+        set->l[set->n++] = l;
     }
-    *tail = NULL;
-    if (*fail) {
-        /* Close what was opened for this attempt only. */
-        struct worker_listener *next;
-        for (l = head; l != NULL; l = next) {
-            next = l->next;
-            for (o = cur; o != NULL; o = o->next)
-                if (o == l)
-                    break;
-            if (o == NULL)
-                listener_close(l);
-        }
-        return NULL;
-    }
-    return head;
+    return set;
 }
 
 /*
  * The listeners a worker will have after all posted messages: what it runs
- * now, or what it has been sent and not applied yet.
+ * now, or what it has been sent and not applied yet.  Called with
+ * w->msg_lock held.
  */
-static struct worker_listener *
+static const struct worker_lset *
 worker_future_listeners(struct worker *w)
 {
-    struct worker_listener *l;
-
-    /* Called with w->msg_lock held. */
-    l = (w->has_msg && w->msg.conf != NULL) ? w->msg.listeners
-                                            : w->listeners;
-    return l;
+    return (w->has_msg && w->msg.conf != NULL) ? w->msg.lset : w->lset;
 }
 
 /*
@@ -391,47 +374,37 @@ runtime_check_intercept(const struct conf *conf, char *err, size_t errlen)
 static int
 runtime_activate(struct conf *conf, char *err, size_t errlen)
 {
-    struct worker_listener *sets[WORKER_MAX];
-    bool fail = false;
-    int i;
+    struct worker_lset *sets[WORKER_MAX];
+    int i, j;
 
     if (runtime_check_intercept(conf, err, errlen) == -1)
         return -1;
     for (i = 0; i < n_workers; i++)
         pthread_mutex_lock(&workers[i].msg_lock);
     for (i = 0; i < n_workers; i++) {
-        struct worker_listener *cur = worker_future_listeners(&workers[i]);
-        sets[i] = listeners_for(&workers[i], cur, conf, err, errlen, &fail);
-        if (fail)
+        sets[i] = listeners_for(&workers[i],
+                                worker_future_listeners(&workers[i]), conf,
+                                err, errlen);
+        if (sets[i] == NULL)
             break;
     }
-    if (fail) {
+    if (i < n_workers) {
         /* Undo the sets already built for earlier workers. */
-        for (int j = 0; j < i; j++) {
-            struct worker_listener *l, *next, *o;
-            struct worker_listener *cur =
-                worker_future_listeners(&workers[j]);
-            for (l = sets[j]; l != NULL; l = next) {
-                next = l->next;
-                for (o = cur; o != NULL && o != l; o = o->next)
-                    ;
-                if (o == NULL)
-                    listener_close(l);
-            }
-        }
-        for (i = 0; i < n_workers; i++)
-            pthread_mutex_unlock(&workers[i].msg_lock);
+        for (j = 0; j < i; j++)
+            lset_release(sets[j], worker_future_listeners(&workers[j]),
+                         NULL);
+        for (j = 0; j < n_workers; j++)
+            pthread_mutex_unlock(&workers[j].msg_lock);
         return -1;
     }
     for (i = 0; i < n_workers; i++) {
         struct worker_msg m = { conf_ref(conf), sets[i], false };
         const struct conf_http_port *p = conf->http_ports;
-        struct worker_listener *l;
 
         /* The sets follow the port list in order; only now that every
          * worker's set exists may they point into the new snapshot. */
-        for (l = sets[i]; l != NULL; l = l->next, p = p->next)
-            l->next_conf_port = p;
+        for (unsigned k = 0; k < sets[i]->n; k++, p = p->next)
+            sets[i]->l[k]->next_conf_port = p;
         worker_post_locked(&workers[i], &m);
     }
     for (i = 0; i < n_workers; i++) {
@@ -596,12 +569,10 @@ worker_init(struct worker *w, int id)
 static void
 worker_fini(struct worker *w)
 {
-    struct worker_listener *l, *next;
-
-    for (l = w->listeners; l != NULL; l = next) {
-        next = l->next;
-        listener_close(l);
-    }
+    if (w->has_msg && w->msg.conf != NULL)
+        lset_release(w->msg.lset, w->lset, NULL);
+    lset_release(w->lset, NULL, NULL);
+    w->lset = NULL;
     http_pool_free(w->pool);
     dns_resolver_free(w->dns);
     event_free(w->ev_msg);

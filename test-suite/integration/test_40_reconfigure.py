@@ -255,3 +255,28 @@ def test_sigterm_with_hanging_origin(skua_factory, pyorigin):
         assert time.monotonic() - t0 < 12
     finally:
         c.close()
+
+
+@pytest.mark.timeout_s(60)
+def test_reconfigure_removes_a_middle_port(skua, nginx):
+    """Removing a port listed between two kept ones closes exactly that
+    one; the kept ones keep serving (a listener kept across a reload is in
+    two generations at once)."""
+    small = "http://origin.test:%d/small.txt" % nginx.port
+    a, b = free_port(), free_port()
+    skua.write_conf(extra_ports=(a, b))
+    assert skua.ctl("reconfigure").returncode == 0
+    for port in (a, b):
+        assert wait_listening(port, timeout=10), tail(skua.cache_log)
+    skua.write_conf(extra_ports=(b,))
+    assert skua.ctl("reconfigure").returncode == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not connect_refused(a):
+        time.sleep(0.1)
+    assert connect_refused(a), "removed http_port %d still accepts" % a
+    for _ in range(3):      # several reloads with the same kept ports
+        assert skua.ctl("reconfigure").returncode == 0
+    time.sleep(0.5)
+    get_ok(b, small, b"small file through skua\n")
+    get_ok(skua.port, small, b"small file through skua\n")
+    assert skua.alive()
