@@ -188,8 +188,16 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
     t = c->txn;
     if (!c->closed && t != NULL && t->srv != NULL) {
         t->srv->last_io = sk_now_msec();
-        if (evbuffer_get_length(c->out) < HTTP_LOW_WATER)
-            http_srv_update_read(t->srv);
+        if (evbuffer_get_length(c->out) < HTTP_LOW_WATER) {
+            /* Bytes the pump left behind when <out> was full wait in
+             * srv->in; the server may have nothing more to send, so no
+             * read event would bring them: move them now. */
+            if (t->state == TXN_FORWARD && t->resp_head_done &&
+                evbuffer_get_length(t->srv->in) > 0)
+                http_txn_on_response(t);
+            else
+                http_srv_update_read(t->srv);
+        }
     }
     http_conn_leave(c);
 }
@@ -843,8 +851,10 @@ txn_start(struct http_txn *t)
     const struct http_msg *m = &t->req;
     enum acl_answer a;
 
-    conn_arm_timer(c, c->conf->client_lifetime -
-                      (sk_now_msec() - c->born));
+    /* A connection already past client_lifetime gets 1 ms: the timer
+     * then ends it, rather than no timer at all. */
+    conn_arm_timer(c, SK_MAX(1, c->conf->client_lifetime -
+                                (sk_now_msec() - c->born)));
     t->keepalive = m->version_minor == 1
         ? !(m->flags & (HTTP_F_CONN_CLOSE | HTTP_F_PROXY_CLOSE))
         : (m->flags & (HTTP_F_CONN_KEEPALIVE | HTTP_F_PROXY_KEEPALIVE)) != 0;

@@ -60,6 +60,9 @@ http_tunnel_start(struct http_txn *t, int fd,
     t->rec.result = "TCP_TUNNEL";
     t->rec.server = *peer;
     t->req_done = true;
+    /* A response to an earlier pipelined request may still be queued:
+     * it goes first, then the 200. */
+    evbuffer_add_buffer(to_client, c->out);
     evbuffer_add(to_client, established, sizeof(established) - 1);
     memset(&o, 0, sizeof(o));
     o.idle_timeout = c->conf->read_timeout;

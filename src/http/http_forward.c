@@ -159,8 +159,14 @@ copy_fields(struct wr *w, const char *head, const struct http_msg *m,
 
         if (is_hop_by_hop(h->id) || (special & (1ul << h->id)))
             continue;
-        if (ct->n > 0 && conn_tokens_has(head, ct, head + h->name.off,
-                                         h->name.len))
+        /* Connection may not remove what frames the message or names
+         * its target: skua frames the body by Content-Length or
+         * Transfer-Encoding, so the next hop must see the same field, or
+         * "Connection: Content-Length" would smuggle the body through as
+         * a second request. */
+        if (ct->n > 0 && h->id != HTTP_H_CONTENT_LENGTH &&
+            h->id != HTTP_H_TRANSFER_ENCODING && h->id != HTTP_H_HOST &&
+            conn_tokens_has(head, ct, head + h->name.off, h->name.len))
             continue;
         wr_field(w, head, h);
     }

@@ -439,8 +439,11 @@ txn_send_response_head(struct http_txn *t, bool interim)
                                           &f);
 }
 
-/* Move response body bytes to the client per the response framing. */
-static void
+/*
+ * Move response body bytes to the client per the response framing.
+ * Return SKUA_ERROR when <t> has ended (bad framing): touch it no more.
+ */
+static int
 txn_pump_response(struct http_txn *t)
 {
     struct http_srv *s = t->srv;
@@ -469,7 +472,7 @@ txn_pump_response(struct http_txn *t)
                           s->key);
                 s->rd_eof = true;
                 http_txn_abort(t);
-                return;
+                return SKUA_ERROR;
             }
             t->rec.server_bytes_in += framing + data;
             if (t->resp_dechunk) {
@@ -490,6 +493,7 @@ txn_pump_response(struct http_txn *t)
             break;
         }
     }
+    return SKUA_OK;
 }
 
 static void
@@ -565,7 +569,8 @@ http_txn_on_response(struct http_txn *t)
         txn_send_response_head(t, false);
         txn_response_started(t);
     }
-    txn_pump_response(t);
+    if (txn_pump_response(t) != SKUA_OK)
+        return;                 /* <t> is gone */
     if (!t->resp_done && s->rd_eof && evbuffer_get_length(s->in) == 0) {
         if (t->resp.body == HTTP_BODY_CLOSE) {
             t->resp_done = true;

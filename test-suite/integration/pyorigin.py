@@ -19,6 +19,7 @@ Routes (by path prefix of the request target):
   /headcl    200 "Content-Length: 5000", body only when not HEAD
   /hop       200 with hop-by-hop headers named in Connection
   /truncate  200 "Content-Length: 100000", sends 50000 bytes and closes
+  /badchunk  200 chunked, then a chunk size that is not hex
   /reset     200 "Content-Length: 100000", sends 30000 bytes, then RST
   /closeafter 200 (keep-alive by HTTP/1.1 rules), then closes the idle
              connection 0.1 s later without saying so
@@ -280,6 +281,11 @@ class PyOrigin:
         if path.startswith("/truncate"):
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                          b"Content-Length: 100000\r\n\r\n" + b"t" * 50000)
+            return False
+        if path.startswith("/badchunk"):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                         b"\r\n5\r\nhello\r\nZZZ\r\n")
+            self._stop.wait(0.2)
             return False
         if path.startswith("/reset"):
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"

@@ -339,3 +339,19 @@ def test_pipeline_with_error_in_middle(skua, nginx):
             return                      # allowed: skua closes after errors
         r3 = c.read_response()
         assert r3.status == 200 and len(r3.body) == 1024, r3
+
+
+def test_origin_bad_chunk_framing(skua, pyorigin):
+    """A chunked body that turns to garbage mid-way ends the client's
+    response early; skua survives and serves the next request."""
+    with RawClient(skua.port) as c:
+        c.send(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n"
+               % purl(pyorigin, "/badchunk").encode())
+        r = c.read_head()
+        assert r.status == 200, r
+        body = c.read_to_eof()
+    assert not body.endswith(b"0\r\n\r\n"), body
+    time.sleep(0.3)
+    assert skua.alive()
+    r = get(skua.port, purl(pyorigin, "/204"))
+    assert r.status == 204

@@ -66,6 +66,11 @@ static const struct fwd_case req_cases[] = {
       "GET http://h.test/ HTTP/1.1\r\nHost: h.test\r\n"
       "Max-Forwards: 3\r\n\r\n", CONF_FWD_DELETE, NULL,
       "GET / HTTP/1.1\r\nHost: h.test\r\nMax-Forwards: 3\r\n\r\n" },
+    { "Connection cannot remove the framing or the Host",
+      "POST http://h.test/ HTTP/1.1\r\nHost: h.test\r\n"
+      "Connection: Content-Length, Host, X-A\r\nContent-Length: 3\r\n"
+      "X-A: 1\r\n\r\n", CONF_FWD_DELETE, NULL,
+      "POST / HTTP/1.1\r\nHost: h.test\r\nContent-Length: 3\r\n\r\n" },
     { "Expect is answered by the proxy, not forwarded",
       "POST http://h.test/ HTTP/1.1\r\nHost: h.test\r\n"
       "Expect: 100-continue\r\nContent-Length: 1\r\n\r\n",
