@@ -133,6 +133,13 @@ struct evbuffer;
 void socks_accept(struct worker *w, const struct conf_http_port *port,
                   int fd, const struct sockaddr_storage *peer,
                   struct evbuffer *initial);
+
+/*
+ * Wait (for at most 10 s) until no SOCKS password check runs off the event
+ * loops any more: called after the workers stopped, before their event
+ * bases are freed.
+ */
+void socks_quiesce(void);
 struct http_pool *http_pool_new(struct worker *w);
 void http_pool_free(struct http_pool *p);
 

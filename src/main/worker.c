@@ -631,6 +631,7 @@ runtime_run(struct conf *conf, const char *conf_path)
 
     for (i = 0; i < n_workers; i++)
         pthread_join(workers[i].thread, NULL);
+    socks_quiesce();
     for (i = 0; i < n_workers; i++)
         worker_fini(&workers[i]);
     for (i = 0; i < (int)SK_ARRAY_LEN(sigs); i++)

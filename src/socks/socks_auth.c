@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdatomic.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "sk_log.h"
@@ -134,6 +135,7 @@ socks_auth_check(const struct conf *conf, const char *user,
 #define SOCKS_AUTH_MAX_JOBS 64
 
 static _Atomic unsigned socks_auth_jobs;
+static _Atomic unsigned socks_auth_threads;     /* still running */
 
 struct socks_auth_job {
     struct socks_sess *s;               /* held busy until the answer */
@@ -153,7 +155,18 @@ socks_auth_thread(void *arg)
     j->result = socks_auth_check(j->s->conf, j->user, j->pass);
     memset(j->pass, 0, sizeof(j->pass));
     event_active(j->ev, EV_READ, 0);
+    /* Last touch of anything the worker owns: socks_quiesce() waits for
+     * this before the event bases are freed. */
+    atomic_fetch_sub(&socks_auth_threads, 1);
     return NULL;
+}
+
+void
+socks_quiesce(void)
+{
+    /* A check is one hash (milliseconds); the bound is for safety. */
+    for (int i = 0; i < 1000 && atomic_load(&socks_auth_threads) > 0; i++)
+        usleep(10000);
 }
 
 static void
@@ -192,9 +205,11 @@ socks_auth_start(struct socks_sess *s, const char *user, const char *pass)
     socks_enter(s);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    atomic_fetch_add(&socks_auth_threads, 1);
     rc = pthread_create(&t, &attr, socks_auth_thread, j);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
+        atomic_fetch_sub(&socks_auth_threads, 1);
         sk_err(SK_SEC_COMM, "socks: cannot start a password check: %s",
                strerror(rc));
         memset(j->pass, 0, sizeof(j->pass));
