@@ -112,6 +112,8 @@ struct http_txn {
     bool keepalive;             /* client connection persists after */
 
     struct relay *relay;
+    size_t tunnel_prefix;       /* bytes of an earlier response queued
+                                   ahead of the CONNECT's 200 */
 };
 
 struct http_conn {

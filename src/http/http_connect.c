@@ -31,14 +31,19 @@ tunnel_done(const struct relay_stats *st, int err, void *arg)
 {
     struct http_txn *t = arg;
     struct http_conn *c = t->c;
+    /* b_to_a carries the 200 line, and first whatever was queued before
+     * the tunnel: the tail of an earlier pipelined response, counted
+     * there already. */
+    uint64_t to_client = st->b_to_a > t->tunnel_prefix
+                         ? st->b_to_a - t->tunnel_prefix : 0;
 
     http_conn_enter(c);
     t->relay = NULL;
-    /* The 200 line went through the relay too. */
-    t->rec.bytes_out += st->b_to_a;
+    t->rec.bytes_out += to_client;
     t->rec.bytes_in += st->a_to_b;
     t->rec.server_bytes_out += st->a_to_b;
-    t->rec.server_bytes_in += st->b_to_a - (sizeof(established) - 1);
+    if (to_client > sizeof(established) - 1)
+        t->rec.server_bytes_in += to_client - (sizeof(established) - 1);
     t->rec.duration_ms = sk_now_msec() - t->rec.start_ms;
     access_log_write(c->conf, &t->rec);
     sk_debug(SK_SEC_HTTP, 3, "tunnel to %s ended (%s)", t->rec.url,
@@ -62,6 +67,7 @@ http_tunnel_start(struct http_txn *t, int fd,
     t->req_done = true;
     /* A response to an earlier pipelined request may still be queued:
      * it goes first, then the 200. */
+    t->tunnel_prefix = evbuffer_get_length(c->out);
     evbuffer_add_buffer(to_client, c->out);
     evbuffer_add(to_client, established, sizeof(established) - 1);
     memset(&o, 0, sizeof(o));
