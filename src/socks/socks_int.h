@@ -80,7 +80,7 @@ struct socks_sess {
     struct socks_bind *bind;
     struct socks_udp *udp;
 
-    uint8_t relay_reply_len;            /* the reply went via the relay */
+    uint8_t relay_reply_len;            /* reply bytes left to the relay */
     unsigned busy;                      /* callbacks in progress */
     bool closed;
     bool logged;

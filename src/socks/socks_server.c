@@ -229,14 +229,15 @@ static void
 socks_relay_done(const struct relay_stats *st, int err, void *arg)
 {
     struct socks_sess *s = arg;
+    uint64_t to_client = st->b_to_a - SK_MIN(st->b_to_a,
+                                             s->relay_reply_len);
 
     socks_enter(s);
     s->relay = NULL;
     s->rec.bytes_in += st->a_to_b;
     s->rec.bytes_out += st->b_to_a;
     s->rec.server_bytes_out += st->a_to_b;
-    s->rec.server_bytes_in += st->b_to_a - SK_MIN(st->b_to_a,
-                                                  s->relay_reply_len);
+    s->rec.server_bytes_in += to_client;
     socks_log(s, "TCP_TUNNEL", 200);
     sk_debug(SK_SEC_COMM, 3, "socks tunnel to %s ended (%s)", s->rec.url,
              err ? strerror(err) : "closed");
@@ -244,20 +245,43 @@ socks_relay_done(const struct relay_stats *st, int err, void *arg)
     socks_leave(s);
 }
 
+/*
+ * Queue the success reply behind what s->out still holds and send what
+ * the client takes now (nearly always all of it, so the relay has nothing
+ * to flush and the client need not wait for a writable report).  Bytes
+ * count as they are written: what is left goes through the relay, which
+ * counts it in its stats, and s->relay_reply_len says how much of those
+ * stats is not the server's.
+ */
+static void
+socks_relay_reply(struct socks_sess *s, const struct sockaddr_storage *bnd)
+{
+    uint8_t buf[32];
+    size_t n = socks_build(s, buf, sizeof(buf), SOCKS5_REP_SUCCEEDED, bnd);
+    size_t left;
+    int w;
+
+    if (n == 0)
+        n = socks_build(s, buf, sizeof(buf), SOCKS5_REP_SUCCEEDED, NULL);
+    /* Bytes still queued were counted when queued: count them again as
+     * written, like the rest. */
+    s->rec.bytes_out -= SK_MIN(s->rec.bytes_out,
+                               evbuffer_get_length(s->out));
+    evbuffer_add(s->out, buf, n);
+    w = evbuffer_write(s->out, s->fd);
+    if (w > 0)
+        s->rec.bytes_out += (uint64_t)w;
+    /* A failed write is the relay's to find: its own write fails too. */
+    left = evbuffer_get_length(s->out);
+    s->relay_reply_len = (uint8_t)SK_MIN(left, 255);
+}
+
 void
 socks_relay(struct socks_sess *s, int fd, const struct sockaddr_storage *bnd)
 {
     struct relay_opts o;
-    struct evbuffer *to_client = evbuffer_new();
-    uint8_t buf[32];
-    size_t n = socks_build(s, buf, sizeof(buf), SOCKS5_REP_SUCCEEDED, bnd);
 
-    if (n == 0)
-        n = socks_build(s, buf, sizeof(buf), SOCKS5_REP_SUCCEEDED, NULL);
-    /* The reply goes through the relay; count it here, not as server
-     * bytes. */
-    evbuffer_add(to_client, buf, n);
-    s->relay_reply_len = (uint8_t)n;
+    socks_relay_reply(s, bnd);
     s->rec.status = 200;
     s->rec.result = "TCP_TUNNEL";
     s->state = SOCKS_S_RELAY;
@@ -268,10 +292,9 @@ socks_relay(struct socks_sess *s, int fd, const struct sockaddr_storage *bnd)
     event_del(s->ev_tm);
     /* Early bytes the client sent behind its request go to the server
      * first, so nothing is lost or reordered at the hand-over. */
-    s->relay = relay_start(s->w->base, s->fd, fd, s->in, to_client, &o,
+    s->relay = relay_start(s->w->base, s->fd, fd, s->in, s->out, &o,
                            socks_relay_done, s);
     s->fd = -1;
-    evbuffer_free(to_client);
     if (s->relay == NULL) {
         socks_log(s, "TCP_TUNNEL_ABORTED", 200);
         socks_close(s);
@@ -813,6 +836,25 @@ socks_process(struct socks_sess *s)
 
 /* ---- input ---- */
 
+/*
+ * Read at most <max> bytes from <fd> into s->in; return as recv(2).
+ * Plain recv(): evbuffer_read() asks FIONREAD first, a system call more
+ * for the few bytes of a handshake.
+ */
+static int
+socks_read_in(struct socks_sess *s, int fd, size_t max)
+{
+    char buf[4096];
+    ssize_t n;
+
+    n = recv(fd, buf, SK_MIN(max, sizeof(buf)), 0);
+    if (n > 0 && evbuffer_add(s->in, buf, (size_t)n) == -1) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return (int)n;
+}
+
 static void
 socks_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -824,7 +866,7 @@ socks_read_cb(evutil_socket_t fd, short what, void *arg)
     if (s->state == SOCKS_S_UDP) {
         /* Nothing is expected on an association's TCP connection but
          * its end; whatever comes is read and dropped. */
-        n = evbuffer_read(s->in, fd, 4096);
+        n = socks_read_in(s, fd, 4096);
         evbuffer_drain(s->in, evbuffer_get_length(s->in));
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
             socks_udp_on_tcp(s, true);
@@ -839,14 +881,14 @@ socks_read_cb(evutil_socket_t fd, short what, void *arg)
             event_del(s->ev_rd);
             goto out;
         }
-        n = evbuffer_read(s->in, fd, (int)room);
+        n = socks_read_in(s, fd, room);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
             socks_close(s);
         else if (n > 0 && (size_t)n >= room)
             event_del(s->ev_rd);
         goto out;
     }
-    n = evbuffer_read(s->in, fd, (int)SK_MAX(room, 1));
+    n = socks_read_in(s, fd, SK_MAX(room, 1));
     if (n == 0) {
         s->rd_eof = true;
         event_del(s->ev_rd);
@@ -910,12 +952,39 @@ socks_port_current(struct worker *w, const struct conf_http_port *port)
     return NULL;
 }
 
+/*
+ * The local address of <fd>, accepted on <port>, into <out>.  A listener
+ * bound to one address (not TPROXY, not intercepting) accepts on exactly
+ * that address and port, so the system call is saved; a wildcard or a
+ * link-local (scoped) listener asks the socket.
+ */
+static void
+socks_local_addr(const struct conf_http_port *port, int fd,
+                 struct sockaddr_storage *out)
+{
+    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&port->addr;
+    socklen_t len = sizeof(*out);
+
+    if (!(port->flags & (CONF_PORT_F_TPROXY | CONF_PORT_F_INTERCEPT)) &&
+        !socks_addr_unspec(&port->addr) &&
+        (port->addr.ss_family == AF_INET ||
+         (port->addr.ss_family == AF_INET6 &&
+          !IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr) &&
+          !IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)))) {
+        memset(out, 0, sizeof(*out));
+        memcpy(out, &port->addr,
+               sk_addr_len((const struct sockaddr *)&port->addr));
+        return;
+    }
+    if (getsockname(fd, (struct sockaddr *)out, &len) == -1)
+        memset(out, 0, sizeof(*out));
+}
+
 void
 socks_accept(struct worker *w, const struct conf_http_port *port, int fd,
              const struct sockaddr_storage *peer, struct evbuffer *initial)
 {
     struct socks_sess *s;
-    socklen_t len;
     struct timeval tv;
     int on = 1;
 
@@ -924,14 +993,13 @@ socks_accept(struct worker *w, const struct conf_http_port *port, int fd,
         return;
     }
     s = sk_calloc(1, sizeof(*s));
-    len = sizeof(s->rec.local);
     s->magic = SOCKS_SESS_MAGIC;
     s->w = w;
     s->conf = conf_ref(w->conf);
     s->port = port;
     s->fd = fd;
     s->rec.client = *peer;
-    getsockname(fd, (struct sockaddr *)&s->rec.local, &len);
+    socks_local_addr(port, fd, &s->rec.local);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
     s->rec.listener_name = port->name;
     s->rec.listener_port = sk_addr_port((const struct sockaddr *)
