@@ -10,8 +10,11 @@
  * direction.  When the destination would block, the source is simply not
  * read: the kernel's TCP window pushes back on the peer.
  *
- * Events are edge-triggered and persistent, registered once at start, so
- * while bytes flow freely the relay makes no epoll_ctl call.  Readiness is
+ * Events are edge-triggered and persistent, so while bytes flow freely the
+ * relay makes no epoll_ctl call.  The read events are registered at start;
+ * a write event only once its destination first blocks (a socket is
+ * writable until then, and most short connections never block: that
+ * saves two epoll_ctl calls and two wakeups per relay).  Readiness is
  * remembered in rd_ready / wr_ready and cleared on EAGAIN; a burst stops
  * after RELAY_BURST reads (fairness) and reschedules itself with
  * event_active(), since no new edge would come for bytes already waiting.
@@ -103,6 +106,7 @@ struct relay_dir {
     unsigned shut : 1;          /* destination shut down for writing */
     unsigned copy : 1;          /* splice unusable: copy loop */
     unsigned rd_off : 1;        /* ev_rd removed while blocked or done */
+    unsigned wr_on : 1;         /* ev_wr added (once the dest blocked) */
 };
 
 struct relay {
@@ -612,6 +616,12 @@ relay_pump(struct relay *r, struct relay_dir *d)
     }
     if (d->in_pipe == 0)
         relay_pipe_put(d);
+    if (!d->wr_ready && !d->wr_on) {
+        /* Added now, the edge-triggered event reports the destination's
+         * state as it is, so a space freed meanwhile is not missed. */
+        event_add(&d->ev_wr, NULL);
+        d->wr_on = 1;
+    }
     relay_rd_update(d);
     if (r->moved && r->idle_timeout > 0) {
         r->last_active = sk_now_msec();
@@ -701,6 +711,7 @@ relay_start(struct event_base *base, int fd_a, int fd_b,
     struct relay *r;
     struct timeval tv;
     bool copy = o != NULL && o->no_splice;
+    unsigned i;
 
     if (base == NULL || fd_a < 0 || fd_b < 0 || fd_a == fd_b ||
         done == NULL)
@@ -717,15 +728,16 @@ relay_start(struct event_base *base, int fd_a, int fd_b,
         goto fail_free;
     /*
      * Adding an edge-triggered event reports the state it finds, so bytes
-     * already waiting on either socket (and the pending ones, through
-     * the first writable report) start flowing from the loop, never from
-     * inside this call.
+     * already waiting on either socket start flowing from the loop, never
+     * from inside this call; so do the pending ones, through an
+     * activated write event.
      */
     if (event_add(&r->dir[0].ev_rd, NULL) == -1 ||
-        event_add(&r->dir[1].ev_rd, NULL) == -1 ||
-        event_add(&r->dir[0].ev_wr, NULL) == -1 ||
-        event_add(&r->dir[1].ev_wr, NULL) == -1)
+        event_add(&r->dir[1].ev_rd, NULL) == -1)
         goto fail_free;
+    for (i = 0; i < 2; i++)
+        if (r->dir[i].buf != NULL)
+            event_active(&r->dir[i].ev_wr, EV_WRITE, 1);
     if (r->idle_timeout > 0) {
         r->last_active = sk_now_msec();
         tv = sk_msec_tv(r->idle_timeout);
