@@ -615,6 +615,10 @@ http_read(struct evbuffer *in, int fd, size_t max)
         errno = ENOMEM;
         return -1;
     }
+    /* The reservation may be larger than asked for. */
+    v[0].iov_len = SK_MIN(v[0].iov_len, want);
+    if (nv > 1)
+        v[1].iov_len = SK_MIN(v[1].iov_len, want - v[0].iov_len);
     n = readv(fd, (struct iovec *)v, nv);
     if (n <= 0)
         return (int)n;
