@@ -306,15 +306,7 @@ http_intercept_outgoing(struct http_txn *t, struct comm_connect_opts *o,
             ACL_ALLOWED)
             return;
     }
-    nat_addr_unmap(&c->peer, src);
-    if (src->ss_family == AF_INET) {
-        ((struct sockaddr_in *)src)->sin_port = 0;
-        o->src4 = src;
-    } else {
-        ((struct sockaddr_in6 *)src)->sin6_port = 0;
-        o->src6 = src;
-    }
-    o->transparent = true;
+    nat_spoof_source(&c->peer, src, o);
 }
 
 const char *

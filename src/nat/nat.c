@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "sk_str.h"
+#include "comm/comm_connect.h"
 #include "conf/conf.h"
 #include "nat/nat.h"
 
@@ -279,4 +280,19 @@ nat_dst_is_listener(const struct conf *conf,
             return true;
     }
     return false;
+}
+
+void
+nat_spoof_source(const struct sockaddr_storage *client,
+                 struct sockaddr_storage *src, struct comm_connect_opts *o)
+{
+    nat_addr_unmap(client, src);
+    if (src->ss_family == AF_INET) {
+        ((struct sockaddr_in *)src)->sin_port = 0;
+        o->src4 = src;
+    } else {
+        ((struct sockaddr_in6 *)src)->sin6_port = 0;
+        o->src6 = src;
+    }
+    o->transparent = true;
 }

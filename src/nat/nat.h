@@ -143,6 +143,17 @@ bool nat_dst_is_listener(const struct conf *conf,
                          const struct sockaddr_storage *dst);
 
 /*
+ * Make the connection described by <o> leave from <client>'s address (any
+ * port): copy it, unmapped, into <src>, point o->src4 or o->src6 at <src>
+ * and set o->transparent (a tproxy port's spoof_client_ip).  <src> must
+ * live until the connect starts.
+ */
+struct comm_connect_opts;
+void nat_spoof_source(const struct sockaddr_storage *client,
+                      struct sockaddr_storage *src,
+                      struct comm_connect_opts *o);
+
+/*
  * Replace the table of backends by the NULL-terminated <list> (for tests;
  * NULL restores the built-in table) and forget cached probe and init
  * results.  Not thread-safe.

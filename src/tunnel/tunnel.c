@@ -504,20 +504,11 @@ tunnel_outgoing(struct tunnel *t, struct comm_connect_opts *o)
 {
     const struct conf_outgoing *g;
     struct acl_dst d = tunnel_acl_dst(t);
-    struct sockaddr_storage *src = &t->src;
 
     if ((t->port->flags & CONF_PORT_F_TPROXY) &&
         (t->conf->spoof_client_ip == NULL ||
          acl_check(t->conf->spoof_client_ip, &t->rec, &d) == ACL_ALLOWED)) {
-        nat_addr_unmap(&t->peer, src);
-        if (src->ss_family == AF_INET) {
-            ((struct sockaddr_in *)src)->sin_port = 0;
-            o->src4 = src;
-        } else {
-            ((struct sockaddr_in6 *)src)->sin6_port = 0;
-            o->src6 = src;
-        }
-        o->transparent = true;
+        nat_spoof_source(&t->peer, &t->src, o);
         return;
     }
     for (g = t->conf->tcp_outgoing; g != NULL; g = g->next) {
