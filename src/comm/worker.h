@@ -135,6 +135,13 @@ void socks_accept(struct worker *w, const struct conf_http_port *port,
                   struct evbuffer *initial);
 
 /*
+ * Serve a connection intercepted on an https_port or a tcp_port
+ * (src/tunnel/): peek, decide, relay to the original destination.
+ */
+void tunnel_accept(struct worker *w, const struct conf_http_port *port,
+                   int fd, const struct sockaddr_storage *peer);
+
+/*
  * Wait (for at most 10 s) until no SOCKS password check runs off the event
  * loops any more: called after the workers stopped, before their event
  * bases are freed.
