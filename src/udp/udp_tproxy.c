@@ -544,6 +544,7 @@ udp_flow_refuse(struct udp_flow *f, const char *result, int status,
 
     f->refused = true;
     f->rec.hier = REC_HIER_NONE;
+    memset(&f->rec.server, 0, sizeof(f->rec.server));  /* none reached */
     f->rec.result = result;
     f->rec.status = status;
     f->rec.error = error;
