@@ -6,10 +6,10 @@ The topology of test_80_intercept.py, under names of its own:
            2001:db8:1::2 -- 198.51.100.1 | 203.0.113.1 -- 2001:db8:2::10
                             2001:db8:1::1 | 2001:db8:2::1
 
-The gateway TPROXYs every UDP datagram arriving from the client side to
-skua's udp_port (nftables `meta l4proto udp tproxy to :PORT`, fwmark
-policy routing, and the `socket transparent` rule that brings the server's
-answers to skua's spoofed sockets).  In the server namespace a Python
+The gateway TPROXYs the UDP datagrams arriving from the client side to
+skua's udp_port with the nftables rules and fwmark policy routing that
+`helpers/skua-intercept --udp` installs (the `socket transparent` rule
+brings the server's answers to skua's spoofed sockets).  In the server namespace a Python
 server answers DNS on port 53 (dnsstub.py's answers) and echoes datagrams
 on other ports, telling the peer address it saw.  Python clients in the
 client namespace talk to the server as if there were no proxy.
@@ -42,6 +42,7 @@ from harness import SANITIZER_RX, tail, ASAN_OPTIONS, UBSAN_OPTIONS, \
 pytestmark = pytest.mark.timeout_s(60)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+HELPER = os.path.join(HERE, "..", "..", "helpers", "skua-intercept")
 TAG = "su%d" % (os.getpid() % 100000)
 NS_C, NS_G, NS_S = TAG + "c", TAG + "g", TAG + "s"
 CLIENT4, GW_C4, GW_S4 = "198.51.100.2", "198.51.100.1", "203.0.113.1"
@@ -139,6 +140,8 @@ print(json.dumps(out))
 
 
 def nft_rules(port):
+    """The rules the runnability probe loads (the test installs the
+    helper's)."""
     return """
 table inet skua_udp_test {
   chain pre_mangle {
@@ -210,13 +213,12 @@ def build_topology():
                 "net.ipv4.conf.all.rp_filter=0",
                 "net.ipv4.conf.default.rp_filter=0"):
         sh("sysctl", "-qw", key, ns=NS_G)
-    sh("ip", "rule", "add", "fwmark", "1", "lookup", "100", ns=NS_G)
-    sh("ip", "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table",
-       "100", ns=NS_G)
-    sh("ip", "-6", "rule", "add", "fwmark", "1", "lookup", "100", ns=NS_G)
-    sh("ip", "-6", "route", "add", "local", "::/0", "dev", "lo", "table",
-       "100", ns=NS_G)
-    sh("nft", "-f", "-", ns=NS_G, stdin=nft_rules(UDP_PORT).encode())
+    # The rules and policy routing as the helper installs them.
+    sh("sh", HELPER, "--udp", "--iface", "c1", "--ports",
+       "53,%d,%d,%d" % (ECHO_PORT, DENIED_PORT, UDP_PORT), "--to-port",
+       str(UDP_PORT), "--apply", ns=NS_G)
+    rules = sh("nft", "list", "table", "inet", "skua", ns=NS_G).stdout
+    assert b"udp dport" in rules and b"tproxy ip6 to" in rules, rules
     # Link-local addresses are still in duplicate address detection: until
     # it ends the gateway sends no neighbour solicitation for a datagram
     # from a foreign (spoofed) source, which would then leave late, after
