@@ -300,7 +300,7 @@ acl_match_step(const struct acl *acl, const struct rec *rec,
 /* What a tcp_port or https_port sniffed: rec->proto of such a
  * connection is one of these. */
 static const char *const acl_app_protos[] = {
-    "tls", "http", "ssh", "socks", "unknown", "none"
+    "tls", "http", "ssh", "socks", "unknown", "server-first"
 };
 
 static int
@@ -315,7 +315,7 @@ acl_parse_app_proto(struct sk_arena *arena, struct acl *acl,
                                   err);
     }
     return acl_errorf(err, "acl %s: bad app_proto '%s' (tls, http, ssh, "
-                      "socks, unknown or none)", acl->name, value);
+                      "socks, unknown or server-first)", acl->name, value);
 }
 
 static enum acl_match

@@ -159,10 +159,18 @@ listener_accept_cb(evutil_socket_t fd, short what, void *arg)
                        strerror(errno));
             return;
         }
-        if (l->conf_port->kind == CONF_PORT_SOCKS)
+        switch (l->conf_port->kind) {
+        case CONF_PORT_SOCKS:
             socks_accept(l->w, l->conf_port, cfd, &peer, NULL);
-        else
+            break;
+        case CONF_PORT_HTTPS:
+        case CONF_PORT_TCP:
+            tunnel_accept(l->w, l->conf_port, cfd, &peer);
+            break;
+        default:
             http_accept(l->w, l->conf_port, cfd, &peer);
+            break;
+        }
     }
 }
 

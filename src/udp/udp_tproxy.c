@@ -412,62 +412,6 @@ fail:
     return -1;
 }
 
-/* True if binding <sa>'s address (port 0) works without the transparent
- * option, that is if it is an address of this host. */
-static bool
-udp_addr_is_local(const struct sockaddr_storage *sa)
-{
-    struct sockaddr_storage a = *sa;
-    bool local;
-    int fd;
-
-    if (a.ss_family == AF_INET)
-        ((struct sockaddr_in *)&a)->sin_port = 0;
-    else
-        ((struct sockaddr_in6 *)&a)->sin6_port = 0;
-    fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd == -1)
-        return false;
-    local = bind(fd, (struct sockaddr *)&a,
-                 sk_addr_len((struct sockaddr *)&a)) == 0 ||
-            errno == EADDRINUSE;
-    close(fd);
-    return local;
-}
-
-static bool
-udp_addr_is_any(const struct sockaddr_storage *sa)
-{
-    if (sa->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
-               htonl(INADDR_ANY);
-    return sa->ss_family == AF_INET6 &&
-           IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)
-                                   ->sin6_addr);
-}
-
-/* True if <dst> is one of skua's own udp_ports: relaying to it would feed
- * skua its own datagrams, for ever. */
-static bool
-udp_is_loop(const struct conf *conf, const struct sockaddr_storage *dst)
-{
-    const struct conf_http_port *p;
-    struct sockaddr_storage la;
-
-    for (p = conf->http_ports; p != NULL; p = p->next) {
-        if (p->kind != CONF_PORT_UDP ||
-            sk_addr_port((const struct sockaddr *)&p->addr) !=
-            sk_addr_port((const struct sockaddr *)dst))
-            continue;
-        nat_addr_unmap(&p->addr, &la);
-        if (udp_addr_is_any(&la) ? udp_addr_is_local(dst)
-                                 : sk_addr_eq((const struct sockaddr *)&la,
-                                              (const struct sockaddr *)dst))
-            return true;
-    }
-    return false;
-}
-
 /* Whether <f>'s datagrams may leave from its client's address. */
 static bool
 udp_flow_spoofs(const struct udp_flow *f, const struct sockaddr_storage *dst)
@@ -604,7 +548,7 @@ udp_flow_new(struct worker *w, const struct udp_origin *o,
     d.addrs = &dst;
     d.n = 1;
     d.resolved = true;
-    if (udp_is_loop(f->conf, &dst)) {
+    if (nat_dst_is_udp_listener(f->conf, &dst)) {
         sk_notice(SK_SEC_COMM, "refusing an intercepted UDP flow from %s "
                   "to skua's own udp_port %s",
                   sk_addr_port_str((const struct sockaddr *)&f->rec.client,

@@ -8,6 +8,7 @@ EXTRA_DIST += test-suite/integration/run.sh \
 	test-suite/integration/conftest.py \
 	test-suite/integration/dnsstub.py \
 	test-suite/integration/harness.py \
+	test-suite/integration/netns.py \
 	test-suite/integration/nginxd.py \
 	test-suite/integration/pyorigin.py \
 	test-suite/integration/test_00_harness.py \
