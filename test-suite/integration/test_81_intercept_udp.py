@@ -9,15 +9,16 @@ The topology of test_80_intercept.py, under names of its own:
 The gateway TPROXYs the UDP datagrams arriving from the client side to
 skua's udp_port with the nftables rules and fwmark policy routing that
 `helpers/skua-intercept --udp` installs (the `socket transparent` rule
-brings the server's answers to skua's spoofed sockets).  In the server namespace a Python
-server answers DNS on port 53 (dnsstub.py's answers) and echoes datagrams
-on other ports, telling the peer address it saw.  Python clients in the
+brings the server's answers to skua's spoofed sockets).  In the server
+namespace a Python server answers DNS on port 53 (dnsstub.py's answers)
+and echoes datagrams on other ports, telling the peer address it saw.  Python clients in the
 client namespace talk to the server as if there were no proxy.
 
 Checked: DNS through the interception (the answer comes from the server's
 address), the server seeing the client's own address and port, the
 access-log line once the flow ends after udp_dns_timeout, an idle echo
-flow logged after udp_idle_timeout with its bytes both ways, IPv6,
+flow logged after udp_idle_timeout with its bytes both ways, IPv6, a
+server that never answers (UDP_TUNNEL/000), spoof_client_ip deny,
 intercept_access, loop refusal, udp_max_flows, a flow outliving a reload
 that closes its listener, and shutdown ending live flows.
 
@@ -235,8 +236,9 @@ def destroy_topology():
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def skua_conf(workdir, name="udp", max_flows=16384, idle="2 seconds"):
-    return "\n".join([
+def skua_conf(workdir, name="udp", max_flows=16384, idle="2 seconds",
+              extra=()):
+    return "\n".join(list(extra) + [
         "http_port 127.0.0.1:3128",
         "udp_port %d tproxy name=%s" % (UDP_PORT, name),
         "udp_dns_timeout 1 second",
@@ -481,6 +483,32 @@ def test_echo_ipv6(gw):
         assert "peer=%s port=%d" % (CLIENT6, out["local"][1]) in r[0]
 
 
+def test_no_answer_logged_000(gw):
+    """A flow whose server never answers ends after udp_dns_timeout and
+    says so: UDP_TUNNEL/000, as Squid logs a request nothing was sent back
+    to."""
+    silent = "203.0.113.99"             # nobody has this address
+    out = gw.client("dns", silent, 53, "server.test")
+    assert out.get("timeout"), out
+    line = gw.wait_log(line_rx(CLIENT4, "%s:53" % silent,
+                               r"UDP_TUNNEL/000"), timeout=5)[0]
+    assert line.split()[4] == "0", line
+
+
+def test_spoof_client_ip_deny(gw):
+    """With spoof_client_ip denying, datagrams leave from skua's own
+    address; answers still reach the client from the server's."""
+    gw.reconfigure(extra=["spoof_client_ip deny all"])
+    try:
+        out = gw.client("echo", SERVER4, ECHO_PORT, 2)
+        for r in out["replies"]:
+            assert r is not None, out
+            assert " peer=%s " % GW_S4 in r[0], r
+            assert r[1] == [SERVER4, ECHO_PORT], r
+    finally:
+        gw.reconfigure()
+
+
 def test_intercept_access_denies_once(gw):
     out = gw.client("echo", SERVER4, DENIED_PORT, 3, 0.5)
     assert out["replies"] == [None, None, None], out
@@ -510,7 +538,7 @@ import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(3)
 s.sendto(b"before", ("%s", %d))
-print(s.recv(1000).decode(), flush=True)
+print(s.getsockname()[1], s.recv(1000).decode(), flush=True)
 sys.stdin.readline()
 s.sendto(b"after", ("%s", %d))
 print(s.recv(1000).decode(), flush=True)
@@ -519,7 +547,8 @@ print(s.recv(1000).decode(), flush=True)
                           "-c", script], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, env=clean_env())
     try:
-        assert p.stdout.readline().decode().startswith("before peer=")
+        cport, first = p.stdout.readline().decode().split(" ", 1)
+        assert first.startswith("before peer="), first
         gw.reconfigure(name="udp2")
         p.stdin.write(b"\n")
         p.stdin.flush()
@@ -529,10 +558,14 @@ print(s.recv(1000).decode(), flush=True)
         if p.poll() is None:
             p.kill()
             p.wait()
-    # one line for the flow, under the name it started with
-    lines = gw.wait_log(r"UDP %s:%d " % (re.escape(SERVER4), ECHO_PORT),
-                        timeout=6, count=2)
-    assert len(lines) == 2, lines       # the earlier echo test's and ours
+    # one line for the flow, under the listener name it started with
+    url = "%s:%d" % (SERVER4, ECHO_PORT)
+    gw.wait_for(lambda: gw.json_entry(url, int(cport)) is not None,
+                "the reloaded flow's log line", timeout=6)
+    e = gw.json_entry(url, int(cport))
+    assert e["listener"] == "udp" and e["bytes_in"] == 11, e
+    assert sum(1 for ln in gw.log_lines(gw.json_log)
+               if '"client_port":%s,' % cport in ln) == 1
     # new flows use the new listener
     out = gw.client("dns", SERVER4, 53, "server.test")
     assert out["answers"] == [SERVER4], out
