@@ -79,6 +79,12 @@ conf_intercept_option(struct conf_ctx *ctx, const struct conf_directive *d,
     if (port->kind == CONF_PORT_SOCKS)
         return conf_error(ctx, "%s: option '%s' is not for socks_port",
                           d->name, opt);
+    /* A NAT'd datagram keeps no original destination a socket could ask
+     * for (conntrack has it, but no getsockopt hands it out for UDP). */
+    if (port->kind == CONF_PORT_UDP && f != CONF_PORT_F_TPROXY)
+        return conf_error(ctx, "%s: '%s' is not possible for UDP (a "
+                          "NAT'd datagram has no original destination "
+                          "skua could look up): use tproxy", d->name, opt);
     if (port->flags & (CONF_PORT_F_INTERCEPT | CONF_PORT_F_TPROXY) & ~f)
         return conf_error(ctx, "%s: intercept and tproxy exclude each "
                           "other: give each its own port", d->name);
@@ -233,6 +239,8 @@ conf_port_kind(const char *name)
         return CONF_PORT_HTTPS;
     if (strcmp(name, "tcp_port") == 0)
         return CONF_PORT_TCP;
+    if (strcmp(name, "udp_port") == 0)
+        return CONF_PORT_UDP;
     return CONF_PORT_HTTP;
 }
 
@@ -264,10 +272,16 @@ conf_parse_http_port(struct conf_ctx *ctx, const struct conf_directive *d,
         return conf_error(ctx, "%s: needs intercept or tproxy (skua "
                           "peeks and relays, it does not decrypt)",
                           d->name);
+    if (port->kind == CONF_PORT_UDP && !(port->flags & CONF_PORT_F_TPROXY))
+        return conf_error(ctx, "%s: needs tproxy (UDP is intercepted "
+                          "with TPROXY rules only)", d->name);
     for (tail = &c->http_ports; *tail != NULL; tail = &(*tail)->next) {
         const struct sockaddr *a = (const struct sockaddr *)&(*tail)->addr;
         const struct sockaddr *b = (const struct sockaddr *)&port->addr;
 
+        /* UDP and TCP ports are apart: one number may serve both. */
+        if (((*tail)->kind == CONF_PORT_UDP) != (port->kind == CONF_PORT_UDP))
+            continue;
         if (sk_addr_eq(a, b) && sk_addr_port(a) == sk_addr_port(b))
             return conf_error(ctx, "%s: %s is already configured at %s:%d",
                               d->name, sk_addr_port_str(b, buf, sizeof(buf)),

@@ -52,6 +52,10 @@ CONF_TEST_CASES = \
 	test-suite/conf/bad_time.expect \
 	test-suite/conf/bad_unknown.conf \
 	test-suite/conf/bad_unknown.expect \
+	test-suite/conf/bad_udp_port_intercept.conf \
+	test-suite/conf/bad_udp_port_intercept.expect \
+	test-suite/conf/bad_udp_port_no_tproxy.conf \
+	test-suite/conf/bad_udp_port_no_tproxy.expect \
 	test-suite/conf/bad_values_file.conf \
 	test-suite/conf/bad_values_file.expect \
 	test-suite/conf/bad_https_port_plain.conf \

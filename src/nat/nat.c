@@ -261,16 +261,19 @@ nat_addr_is_any(const struct sockaddr *sa)
                                    ->sin6_addr);
 }
 
-bool
-nat_dst_is_listener(const struct conf *conf,
-                    const struct sockaddr_storage *dst)
+/* nat_dst_is_listener() for the UDP ports of <conf> if <udp> is set, for
+ * the TCP ones otherwise. */
+static bool
+nat_dst_is_port(const struct conf *conf, const struct sockaddr_storage *dst,
+                bool udp)
 {
     const struct sockaddr *o = (const struct sockaddr *)dst;
     const struct conf_http_port *p;
     struct sockaddr_storage la;
 
     for (p = conf->http_ports; p != NULL; p = p->next) {
-        if (sk_addr_port((const struct sockaddr *)&p->addr) !=
+        if ((p->kind == CONF_PORT_UDP) != udp ||
+            sk_addr_port((const struct sockaddr *)&p->addr) !=
             sk_addr_port(o))
             continue;
         nat_addr_unmap(&p->addr, &la);
@@ -280,6 +283,20 @@ nat_dst_is_listener(const struct conf *conf,
             return true;
     }
     return false;
+}
+
+bool
+nat_dst_is_listener(const struct conf *conf,
+                    const struct sockaddr_storage *dst)
+{
+    return nat_dst_is_port(conf, dst, false);
+}
+
+bool
+nat_dst_is_udp_listener(const struct conf *conf,
+                        const struct sockaddr_storage *dst)
+{
+    return nat_dst_is_port(conf, dst, true);
 }
 
 void

@@ -135,12 +135,17 @@ void nat_addr_unmap(const struct sockaddr_storage *in,
 
 /*
  * True if <dst> (plain AF_INET or AF_INET6 with its port) is the address
- * of one of the listening ports of <conf> (a wildcard listener counts for
- * every local address): a connection intercepted towards it would make
+ * of one of the TCP listening ports of <conf> (a wildcard listener counts
+ * for every local address): a connection intercepted towards it would make
  * skua connect to itself, again and again.
  */
 bool nat_dst_is_listener(const struct conf *conf,
                          const struct sockaddr_storage *dst);
+
+/* The same for the udp_ports of <conf>: a UDP flow towards one would feed
+ * skua its own datagrams. */
+bool nat_dst_is_udp_listener(const struct conf *conf,
+                             const struct sockaddr_storage *dst);
 
 /*
  * Make the connection described by <o> leave from <client>'s address (any

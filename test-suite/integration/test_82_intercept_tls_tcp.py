@@ -91,7 +91,7 @@ threading.Event().wait()
 # a quiet second, print what happened as JSON.
 CLIENT = r'''
 import json, socket, sys, time
-host, port, send = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+host, port, send = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3])
 first_wait = float(sys.argv[4])
 out = {"data": "", "error": None}
 try:
@@ -142,7 +142,7 @@ http {{
 """
 
 
-def skua_conf(workdir, bump=False, strict=False):
+def skua_conf(workdir, bump=False, strict=False, extra=()):
     lines = [
         "http_port 127.0.0.1:3128",
         "https_port %d intercept ssl-bump cert=/nonexistent.pem" % HTTPS_ICPT,
@@ -176,6 +176,7 @@ def skua_conf(workdir, bump=False, strict=False):
             "ssl_bump terminate blocked",
             "ssl_bump splice all",
         ]
+    lines += extra
     return "\n".join(lines) + "\n"
 
 
@@ -227,7 +228,7 @@ class Topo:
 
     def talk(self, host, port, send=b"", first_wait=0.0):
         p = sh(sys.executable, self.client_py, host, str(port),
-               send.decode("latin-1"), str(first_wait), ns=NS_C,
+               send.hex(), str(first_wait), ns=NS_C,
                timeout=30)
         return json.loads(p.stdout.decode())
 
@@ -416,5 +417,33 @@ def test_sni_forgery_strict_resets(topo):
         e = topo.wait_json(lambda e: e.get("sni") == "strict.test",
                            "the strict refusal")
         assert e["status"] == 409 and e["error"] == "ERR_CONFLICT_HOST"
+    finally:
+        topo.gw.reconfigure()
+
+
+def test_splice_at_step1(topo):
+    topo.gw.reconfigure(extra=["ssl_bump splice all"])
+    try:
+        code, body = curl_tls(topo, "tls.test", SERVER4, 443, "-H",
+                              "X-Blind: 1")
+        assert code == 200, body
+        # spliced without a look: no SNI learned, the address logged
+        e = topo.wait_json(lambda e: e.get("dst_port") == 443 and
+                           e.get("result") == "TCP_TUNNEL" and
+                           "sni" not in e, "a blind splice")
+        assert e["url"] == "%s:443" % SERVER4
+    finally:
+        topo.gw.reconfigure()
+
+
+def test_on_unsupported_protocol_tunnel(topo):
+    topo.gw.reconfigure(extra=["acl plain app_proto http",
+                               "on_unsupported_protocol tunnel plain"])
+    try:
+        r = topo.talk(SERVER4, 443, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        # nginx itself answers the plain text sent to its TLS port
+        assert r["data"].startswith("HTTP/1.1 400"), r
+        r = topo.talk(SERVER4, 443, b"\x00\x01binary")
+        assert r["error"] == "ConnectionResetError" or r["data"] == "", r
     finally:
         topo.gw.reconfigure()
