@@ -4,12 +4,16 @@
 #   throughput  one iperf3 stream through proxychains4 ("socks5 127.0.0.1
 #               PORT"), and straight over loopback for the limit
 #               (target: skua >= 0.8x direct);
-#   sessions/s  2 client processes repeating greeting + CONNECT + a 1 KiB
-#               GET from nginx + close for BENCH_DURATION seconds
-#               (target: skua >= 3x Dante);
+#   sessions/s  socks_load.c (built on demand next to SKUA_BIN, or with cc
+#               into the scratch directory): SOCKS_LOAD_THREADS threads
+#               (default 1) keeping SOCKS_LOAD_CONC sessions each (default
+#               16) of greeting + CONNECT + a 1 KiB GET from nginx + close
+#               going for BENCH_DURATION seconds (target: skua >= 3x
+#               Dante);
 #   memory      user-space memory per idle SOCKS5 tunnel, 5,000 tunnels
 #               (--quick: 2,000), summed over the proxy's processes
 #               (target: skua <= 8 KiB).
+# SOCKS_PARTS picks scenarios (default "throughput rate memory").
 # Dante runs as the current user in the foreground with a generated
 # config (no authentication, loopback only).  Informational only; see
 # doc/performance.md.  The "squid" column of the summary table holds
@@ -19,11 +23,35 @@ set -u
 bench_init "$@"
 DANTED_BIN=${DANTED_BIN:-/usr/sbin/danted}
 LOAD="/usr/bin/python3 $BENCH_HERE/bench_socks_load.py"
+SOCKS_PARTS=${SOCKS_PARTS:-throughput rate memory}
+SOCKS_LOAD_THREADS=${SOCKS_LOAD_THREADS:-1}
+SOCKS_LOAD_CONC=${SOCKS_LOAD_CONC:-16}
 bench_header "socks: SOCKS5 via skua socks_port and Dante $DANTED_BIN"
 [ -x "$DANTED_BIN" ] ||
     bench_die "$DANTED_BIN missing (see test-suite/bench/deps.sh)"
 command -v iperf3 >/dev/null && command -v proxychains4 >/dev/null ||
     bench_die "iperf3 or proxychains4 missing (see test-suite/bench/deps.sh)"
+
+# bench_socks_load_bin: set RATE_LOAD to a built socks_load: the build
+# directory's (made if missing), else compiled here with cc.
+bench_socks_load_bin()
+{
+    local bdir
+    bdir=$(dirname "$SKUA_BIN")
+    RATE_LOAD=$bdir/test-suite/bench/socks_load
+    [ -x "$RATE_LOAD" ] && return 0
+    make -s -C "$bdir" test-suite/bench/socks_load >/dev/null 2>&1 &&
+        [ -x "$RATE_LOAD" ] && return 0
+    RATE_LOAD=$BENCH_DIR/socks_load
+    ${CC:-cc} -O2 -o "$RATE_LOAD" "$BENCH_HERE/socks_load.c" -lpthread
+}
+
+# bench_part NAME: true if scenario NAME is to run.
+bench_part()
+{
+    case " $SOCKS_PARTS " in *" $1 "*) return 0 ;; esac
+    return 1
+}
 
 # skua with a socks_port (and an http_port nobody uses, so the default
 # 3128 is not taken).
@@ -162,8 +190,10 @@ bench_rate()
     local out pid c0 c1 n hz
     pid=$(bench_target_pid "$1")
     [ -n "$pid" ] && c0=$(bench_cpu_ticks "$pid")
-    out=$(timeout $(($2 + 60)) $LOAD rate --port "$(bench_socks_port "$1")" \
-          --origin-port "$NGINX_PORT" --seconds "$2" --procs 2) || return 1
+    out=$(timeout $(($2 + 60)) "$RATE_LOAD" \
+          --port "$(bench_socks_port "$1")" --origin-port "$NGINX_PORT" \
+          --seconds "$2" --threads "$SOCKS_LOAD_THREADS" \
+          --concurrency "$SOCKS_LOAD_CONC") || return 1
     case $out in *" errors=0 "*) ;; *) echo "    $1: $out" >&2 ;; esac
     printf '%s' "$(printf '%s\n' "$out" |
                    sed -n 's/.*rate=\([0-9.]*\).*/\1/p')"
@@ -192,6 +222,7 @@ declare -A thr rate mem
 for t in $targets; do
     bench_iperf "$t" 1 >/dev/null || bench_die "$t: no tunnel"
 done
+bench_part throughput &&
 for ((r = 1; r <= BENCH_ROUNDS; r++)); do
     for t in $targets; do
         v=$(bench_iperf "$t" "$BENCH_DURATION") || continue
@@ -199,15 +230,21 @@ for ((r = 1; r <= BENCH_ROUNDS; r++)); do
         thr[$t]="${thr[$t]:-}${thr[$t]:+,}$v"
     done
 done
+bench_part throughput &&
 $BENCH_STAT record --name "SOCKS5 iperf3 (Dante as peer)" \
     --unit "Gbit/s" --better higher --skua "${thr[skua]:-}" \
     --squid "${thr[dante]:-}" --direct "${thr[direct]:-}" --ref direct \
     --op ">=" --target 0.8
 
-# The clients share the machine with the proxy, so sessions/s is bounded
-# by their CPU as well; the proxy's own CPU time per session is printed
-# too (ticks of 1/CLK_TCK s: coarse, but over thousands of sessions).
+# The client shares the machine with the proxy, so sessions/s is bounded
+# by its CPU as well (hence C, not Python); the proxy's own CPU time per
+# session is printed too (ticks of 1/CLK_TCK s: coarse, but over
+# thousands of sessions).
 declare -A cpu
+if bench_part rate; then
+bench_socks_load_bin || bench_die "cannot build socks_load"
+echo "    sessions/s: socks_load, $SOCKS_LOAD_THREADS thread(s) x" \
+     "$SOCKS_LOAD_CONC sessions in flight"
 for ((r = 1; r <= BENCH_ROUNDS; r++)); do
     for t in $targets; do
         v=$(bench_rate "$t" "$BENCH_DURATION") || continue
@@ -224,11 +261,13 @@ $BENCH_STAT record --name "SOCKS5 sessions/s (Dante as peer)" \
 $BENCH_STAT record --name "SOCKS5 proxy CPU/session (Dante as peer)" \
     --unit "us/sess" --better lower --skua "${cpu[skua]:-}" \
     --squid "${cpu[dante]:-}" --ref squid --op "<=" --target 0.34
+fi
 
 # Memory: a fresh proxy per round, so every round starts from the same
 # heap (a warmed allocator would reuse what the last round freed).
 count=5000
 [ "$BENCH_QUICK" = 1 ] && count=2000
+bench_part memory || exit 0
 for ((r = 1; r <= BENCH_ROUNDS; r++)); do
     for t in skua dante; do
         case $t in
