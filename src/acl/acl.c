@@ -92,6 +92,11 @@ acl_parse_values(struct conf *conf, struct acl *acl, int argc, char **argv,
         }
         if (opts && (kind->flags & ACL_K_DOMAIN) && strcmp(v, "-n") == 0)
             continue;           /* no lookups: never done here anyway */
+        if (opts && (kind->flags & ACL_K_SNI) &&
+            (strcmp(v, "--client-requested") == 0 ||
+             strcmp(v, "--server-provided") == 0 ||
+             strcmp(v, "--consensus") == 0))
+            continue;
         if (opts && v[0] == '-' && ((v[1] >= 'a' && v[1] <= 'z') ||
                                     (v[1] >= 'A' && v[1] <= 'Z')))
             return acl_errorf(err, "acl %s: unknown option '%s' for type "

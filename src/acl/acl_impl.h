@@ -104,6 +104,9 @@ typedef void acl_index_f(struct sk_arena *arena, struct acl *acl);
 #define ACL_K_REGEX 0x1u        /* takes -i and +i among its values */
 #define ACL_K_DOMAIN 0x2u       /* takes -n (no lookups; always so here) */
 #define ACL_K_NOVALUES 0x4u     /* takes no values at all */
+#define ACL_K_SNI 0x8u          /* takes Squid's --client-requested,
+                                   --server-provided, --consensus (one
+                                   name is known here: all the same) */
 
 /* One acl type: the table in acl_types.c lists them all. */
 struct acl_kind {

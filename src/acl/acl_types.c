@@ -269,6 +269,62 @@ acl_match_socks_command(const struct acl *acl, const struct rec *rec,
     return acl_str_has(acl, us + 1, true);
 }
 
+/* ---- at_step, app_proto */
+
+/* Squid's step names; item i matches rec->tls_step i + 1. */
+static const char *const acl_steps[] = { "SslBump1", "SslBump2", "SslBump3" };
+
+static int
+acl_parse_step(struct sk_arena *arena, struct acl *acl, const char *value,
+               bool icase, char **err)
+{
+    size_t i;
+
+    for (i = 0; i < SK_ARRAY_LEN(acl_steps); i++) {
+        if (strcasecmp(value, acl_steps[i]) == 0)
+            return acl_parse_name(arena, acl, acl_steps[i], icase, err);
+    }
+    return acl_errorf(err, "acl %s: bad at_step '%s' (SslBump1, SslBump2 "
+                      "or SslBump3)", acl->name, value);
+}
+
+static enum acl_match
+acl_match_step(const struct acl *acl, const struct rec *rec,
+               const struct acl_dst *dst)
+{
+    if (rec->tls_step < 1 || rec->tls_step > (int)SK_ARRAY_LEN(acl_steps))
+        return ACL_M_NO;
+    return acl_str_has(acl, acl_steps[rec->tls_step - 1], false);
+}
+
+/* What a tcp_port or https_port sniffed: rec->proto of such a
+ * connection is one of these. */
+static const char *const acl_app_protos[] = {
+    "tls", "http", "ssh", "socks", "unknown", "server-first"
+};
+
+static int
+acl_parse_app_proto(struct sk_arena *arena, struct acl *acl,
+                    const char *value, bool icase, char **err)
+{
+    size_t i;
+
+    for (i = 0; i < SK_ARRAY_LEN(acl_app_protos); i++) {
+        if (strcasecmp(value, acl_app_protos[i]) == 0)
+            return acl_parse_name(arena, acl, acl_app_protos[i], icase,
+                                  err);
+    }
+    return acl_errorf(err, "acl %s: bad app_proto '%s' (tls, http, ssh, "
+                      "socks, unknown or server-first)", acl->name, value);
+}
+
+static enum acl_match
+acl_match_app_proto(const struct acl *acl, const struct rec *rec,
+                    const struct acl_dst *dst)
+{
+    return acl_str_has(acl, rec->proto, false);
+}
+
 /* ---- dstdomain */
 
 /* <a,len> equals the lower-case <b> of the same length, ignoring case. */
@@ -379,10 +435,8 @@ bad:
  * value: as many lookups as the host has labels, whatever the list size.
  */
 static enum acl_match
-acl_match_dstdomain(const struct acl *acl, const struct rec *rec,
-                    const struct acl_dst *dst)
+acl_dom_has(const struct acl *acl, const char *h)
 {
-    const char *h = rec->dst_host;
     const struct acl_dom_slot *slot;
     size_t hl, i;
 
@@ -403,6 +457,29 @@ acl_match_dstdomain(const struct acl *acl, const struct rec *rec,
             return ACL_M_YES;
     }
     return ACL_M_NO;
+}
+
+static enum acl_match
+acl_match_dstdomain(const struct acl *acl, const struct rec *rec,
+                    const struct acl_dst *dst)
+{
+    return acl_dom_has(acl, rec->dst_host);
+}
+
+/* The TLS server name; without one (no SNI, or not peeked at yet) the
+ * destination as known, as Squid falls back to the CONNECT authority. */
+static const char *
+acl_server_name(const struct rec *rec)
+{
+    return rec->sni != NULL && rec->sni[0] != '\0' ? rec->sni
+                                                   : rec->dst_host;
+}
+
+static enum acl_match
+acl_match_server_name(const struct acl *acl, const struct rec *rec,
+                      const struct acl_dst *dst)
+{
+    return acl_dom_has(acl, acl_server_name(rec));
 }
 
 /* ---- regular expressions: dstdom_regex, url_regex, urlpath_regex */
@@ -506,6 +583,13 @@ acl_match_dstdom_regex(const struct acl *acl, const struct rec *rec,
 }
 
 static enum acl_match
+acl_match_server_name_regex(const struct acl *acl, const struct rec *rec,
+                            const struct acl_dst *dst)
+{
+    return acl_re_has(acl, acl_server_name(rec));
+}
+
+static enum acl_match
 acl_match_url_regex(const struct acl *acl, const struct rec *rec,
                     const struct acl_dst *dst)
 {
@@ -564,6 +648,12 @@ static const struct acl_kind acl_kinds[] = {
       NULL },
     { "urlpath_regex", ACL_K_REGEX, acl_parse_regex,
       acl_match_urlpath_regex, NULL },
+    { "ssl::server_name", ACL_K_DOMAIN | ACL_K_SNI, acl_parse_domain,
+      acl_match_server_name, NULL },
+    { "ssl::server_name_regex", ACL_K_REGEX | ACL_K_DOMAIN | ACL_K_SNI,
+      acl_parse_regex, acl_match_server_name_regex, NULL },
+    { "at_step", 0, acl_parse_step, acl_match_step, NULL },
+    { "app_proto", 0, acl_parse_app_proto, acl_match_app_proto, NULL },
 };
 
 /* Older Squid names of the same types. */

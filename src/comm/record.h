@@ -35,7 +35,9 @@ enum rec_dst_source {
 enum rec_hier {
     REC_HIER_NONE = 0,
     REC_HIER_DIRECT,
-    REC_HIER_PARENT
+    REC_HIER_PARENT,
+    REC_HIER_ORIGINAL_DST   /* an intercepted connection relayed to its
+                               original destination */
 };
 
 struct rec {
@@ -61,6 +63,8 @@ struct rec {
     int http_minor;                     /* client request HTTP/1.x */
     const char *sni;
     const char *alpn;
+    int tls_step;                       /* ssl_bump step being checked,
+                                           1..3 (at_step); 0: none */
     const char *user;                   /* authenticated user name */
     const char *referer;
     const char *user_agent;

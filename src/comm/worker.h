@@ -135,6 +135,21 @@ void socks_accept(struct worker *w, const struct conf_http_port *port,
                   struct evbuffer *initial);
 
 /*
+ * Serve a connection intercepted on an https_port or a tcp_port
+ * (src/tunnel/): peek, decide, relay to the original destination.
+ */
+void tunnel_accept(struct worker *w, const struct conf_http_port *port,
+                   int fd, const struct sockaddr_storage *peer);
+
+/*
+ * Read the datagrams waiting on the udp_port socket <fd> of <w> (src/udp/):
+ * a bounded batch per call, each relayed as part of its flow.  <port> is
+ * the listener's line in <w>->conf; <fd> stays the listener's.
+ */
+void udp_tproxy_readable(struct worker *w, const struct conf_http_port *port,
+                         int fd);
+
+/*
  * Wait (for at most 10 s) until no SOCKS password check runs off the event
  * loops any more: called after the workers stopped, before their event
  * bases are freed.

@@ -36,7 +36,11 @@ struct sk_arena;
 /* What a listening port speaks. */
 enum conf_port_kind {
     CONF_PORT_HTTP = 0,         /* http_port */
-    CONF_PORT_SOCKS             /* socks_port */
+    CONF_PORT_SOCKS,            /* socks_port */
+    CONF_PORT_HTTPS,            /* https_port intercept|tproxy: TLS peeked
+                                   at and spliced, never decrypted */
+    CONF_PORT_TCP,              /* tcp_port: any TCP, sniffed, relayed */
+    CONF_PORT_UDP               /* udp_port tproxy: UDP flows */
 };
 
 /* Listener options. */
@@ -46,6 +50,37 @@ enum conf_port_kind {
 #define CONF_PORT_F_INTERCEPT 0x4u  /* NAT'd connections (REDIRECT, DNAT,
                                        rdr-to, fwd): intercept_backend */
 #define CONF_PORT_F_TPROXY 0x8u     /* TPROXY'd: transparent listener */
+#define CONF_PORT_F_SSL_BUMP 0x10u  /* https_port ssl-bump (implied: a
+                                       TLS port always peeks) */
+#define CONF_PORT_F_TLS_OPTS 0x20u  /* https_port had certificate options,
+                                       unused without decryption */
+
+/* ssl_bump actions (no decryption: bump is refused at parse time). */
+enum conf_bump_action {
+    CONF_BUMP_PEEK = 0,         /* read the ClientHello, decide later */
+    CONF_BUMP_STARE,            /* the same without decryption */
+    CONF_BUMP_SPLICE,           /* relay the bytes untouched */
+    CONF_BUMP_TERMINATE         /* close the connection */
+};
+
+/* on_unsupported_protocol actions. */
+enum conf_unsup_action {
+    CONF_UNSUP_RESPOND = 0,     /* answer an error (a reset on a TLS
+                                   port) */
+    CONF_UNSUP_TUNNEL           /* relay the bytes to the original
+                                   destination */
+};
+
+/* One "DIRECTIVE ACTION [!]ACL..." rule: ssl_bump,
+ * on_unsupported_protocol. */
+struct conf_action_rule {
+    struct conf_action_rule *next;
+    int action;                         /* enum conf_bump_action, ... */
+    struct acl_access *acl;             /* one "allow ACL..." rule: does
+                                           this rule match? */
+    const char *file;
+    int line;
+};
 
 /* SOCKS versions a port accepts (versions=). */
 #define CONF_SOCKS_V4 0x1u
@@ -133,6 +168,10 @@ struct conf {
     /* SOCKS (src/socks/) */
     struct acl_access *socks_access;    /* NULL: no rules (deny all) */
     struct conf_socks_auth socks_auth_methods;
+    /* intercepted TLS and TCP (src/tunnel/) */
+    struct conf_action_rule *ssl_bump;  /* NULL: peek, then splice */
+    struct conf_action_rule *on_unsupported_protocol;   /* NULL: respond */
+    struct acl_access *intercept_access;    /* NULL: allow */
 };
 
 /*

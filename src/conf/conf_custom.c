@@ -76,9 +76,15 @@ conf_intercept_option(struct conf_ctx *ctx, const struct conf_directive *d,
     unsigned f = strcmp(opt, "tproxy") == 0 ? CONF_PORT_F_TPROXY
                                             : CONF_PORT_F_INTERCEPT;
 
-    if (port->kind != CONF_PORT_HTTP)
-        return conf_error(ctx, "%s: option '%s' is for http_port only",
+    if (port->kind == CONF_PORT_SOCKS)
+        return conf_error(ctx, "%s: option '%s' is not for socks_port",
                           d->name, opt);
+    /* A NAT'd datagram keeps no original destination a socket could ask
+     * for (conntrack has it, but no getsockopt hands it out for UDP). */
+    if (port->kind == CONF_PORT_UDP && f != CONF_PORT_F_TPROXY)
+        return conf_error(ctx, "%s: '%s' is not possible for UDP (a "
+                          "NAT'd datagram has no original destination "
+                          "skua could look up): use tproxy", d->name, opt);
     if (port->flags & (CONF_PORT_F_INTERCEPT | CONF_PORT_F_TPROXY) & ~f)
         return conf_error(ctx, "%s: intercept and tproxy exclude each "
                           "other: give each its own port", d->name);
@@ -169,6 +175,35 @@ conf_socks_port_option(struct conf_ctx *ctx, const struct conf_directive *d,
     return -1;
 }
 
+/*
+ * The TLS options of https_port: ssl-bump (implied, accepted for Squid's
+ * sake) and the certificate options a Squid https_port carries, which
+ * only decryption would use.  Return 0 if <opt> was one, -1 otherwise.
+ */
+static int
+conf_https_port_option(struct conf_http_port *port, const char *opt)
+{
+    static const char *const tls_opts[] = {
+        "cert=", "key=", "tls-cert=", "tls-key=", "cafile=", "tls-cafile=",
+        "capath=", "dhparams=", "tls-dh=", "cipher=", "options=",
+        "tls-options=", "generate-host-certificates",
+        "dynamic_cert_mem_cache_size=", "sslflags=", "sslcontext=",
+        "tls-min-version=", NULL
+    };
+
+    if (strcmp(opt, "ssl-bump") == 0) {
+        port->flags |= CONF_PORT_F_SSL_BUMP;
+        return 0;
+    }
+    for (int i = 0; tls_opts[i] != NULL; i++) {
+        if (strncmp(opt, tls_opts[i], strlen(tls_opts[i])) == 0) {
+            port->flags |= CONF_PORT_F_TLS_OPTS;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static int
 conf_http_port_option(struct conf_ctx *ctx, const struct conf_directive *d,
                       struct conf_http_port *port, const char *opt)
@@ -180,7 +215,11 @@ conf_http_port_option(struct conf_ctx *ctx, const struct conf_directive *d,
         port->flags |= CONF_PORT_F_NAMED;
         return 0;
     }
-    if (conf_socks_port_option(ctx, d, port, opt) == 0)
+    if (port->kind == CONF_PORT_HTTPS &&
+        conf_https_port_option(port, opt) == 0)
+        return 0;
+    if ((port->kind == CONF_PORT_HTTP || port->kind == CONF_PORT_SOCKS) &&
+        conf_socks_port_option(ctx, d, port, opt) == 0)
         return 0;
     if (ctx->err != NULL)
         return -1;
@@ -188,6 +227,21 @@ conf_http_port_option(struct conf_ctx *ctx, const struct conf_directive *d,
         strcmp(opt, "transparent") == 0)
         return conf_intercept_option(ctx, d, port, opt);
     return conf_error(ctx, "%s: unknown option '%s'", d->name, opt);
+}
+
+/* The kind of port directive <name> opens. */
+static int
+conf_port_kind(const char *name)
+{
+    if (strcmp(name, "socks_port") == 0)
+        return CONF_PORT_SOCKS;
+    if (strcmp(name, "https_port") == 0)
+        return CONF_PORT_HTTPS;
+    if (strcmp(name, "tcp_port") == 0)
+        return CONF_PORT_TCP;
+    if (strcmp(name, "udp_port") == 0)
+        return CONF_PORT_UDP;
+    return CONF_PORT_HTTP;
 }
 
 int
@@ -208,16 +262,26 @@ conf_parse_http_port(struct conf_ctx *ctx, const struct conf_directive *d,
         return conf_error(ctx, "%s: '%s' is not [ADDR:]PORT", d->name,
                           argv[0]);
     port->name = sk_arena_strdup(c->arena, argv[0]);
-    port->kind = strcmp(d->name, "socks_port") == 0 ? CONF_PORT_SOCKS
-                                                    : CONF_PORT_HTTP;
+    port->kind = conf_port_kind(d->name);
     port->socks_versions = CONF_SOCKS_V_ALL;
     for (int i = 1; i < argc; i++)
         if (conf_http_port_option(ctx, d, port, argv[i]) == -1)
             return -1;
+    if ((port->kind == CONF_PORT_HTTPS || port->kind == CONF_PORT_TCP) &&
+        !(port->flags & (CONF_PORT_F_INTERCEPT | CONF_PORT_F_TPROXY)))
+        return conf_error(ctx, "%s: needs intercept or tproxy (skua "
+                          "peeks and relays, it does not decrypt)",
+                          d->name);
+    if (port->kind == CONF_PORT_UDP && !(port->flags & CONF_PORT_F_TPROXY))
+        return conf_error(ctx, "%s: needs tproxy (UDP is intercepted "
+                          "with TPROXY rules only)", d->name);
     for (tail = &c->http_ports; *tail != NULL; tail = &(*tail)->next) {
         const struct sockaddr *a = (const struct sockaddr *)&(*tail)->addr;
         const struct sockaddr *b = (const struct sockaddr *)&port->addr;
 
+        /* UDP and TCP ports are apart: one number may serve both. */
+        if (((*tail)->kind == CONF_PORT_UDP) != (port->kind == CONF_PORT_UDP))
+            continue;
         if (sk_addr_eq(a, b) && sk_addr_port(a) == sk_addr_port(b))
             return conf_error(ctx, "%s: %s is already configured at %s:%d",
                               d->name, sk_addr_port_str(b, buf, sizeof(buf)),
@@ -322,6 +386,105 @@ conf_parse_socks_access(struct conf_ctx *ctx, const struct conf_directive *d,
         return conf_foreign_error(ctx, d, e);
     free(e);
     return 0;
+}
+
+int
+conf_parse_intercept_access(struct conf_ctx *ctx,
+                            const struct conf_directive *d, int argc,
+                            char **argv)
+{
+    char *e = NULL;
+
+    if (argc == 0)
+        return conf_error(ctx, "%s: missing allow or deny", d->name);
+    if (acl_parse_access(ctx->conf, &ctx->conf->intercept_access, argc,
+                         argv, &e) == -1)
+        return conf_foreign_error(ctx, d, e);
+    free(e);
+    return 0;
+}
+
+/*
+ * Parse "ACTION [!]ACL..." (<argv>, <argc>) into a rule appended to
+ * *<list>; <actions> is the NULL-terminated list of action names, the
+ * index of a name being its value.  Return 0 or -1.
+ */
+static int
+conf_action_rule_parse(struct conf_ctx *ctx, const struct conf_directive *d,
+                       struct conf_action_rule **list,
+                       const char *const *actions, const char *action,
+                       int argc, char **argv)
+{
+    struct conf_action_rule *r, **tail;
+    char *e = NULL, **v;
+    int a;
+
+    if (argc == 0)
+        return conf_error(ctx, "%s: missing action", d->name);
+    for (a = 0; actions[a] != NULL; a++)
+        if (strcmp(actions[a], action) == 0)
+            break;
+    if (actions[a] == NULL)
+        return -1;
+    r = sk_arena_calloc(ctx->conf->arena, sizeof(*r));
+    r->action = a;
+    r->file = ctx->file;
+    r->line = ctx->line;
+    if (argc == 1)
+        return conf_error(ctx, "%s %s: missing ACL (use all to match "
+                          "every connection)", d->name, argv[0]);
+    v = sk_arena_alloc(ctx->conf->arena, sizeof(*v) * (size_t)argc);
+    memcpy(v, argv, sizeof(*v) * (size_t)argc);
+    v[0] = (char *)"allow";
+    if (acl_parse_access(ctx->conf, &r->acl, argc, v, &e) == -1)
+        return conf_foreign_error(ctx, d, e);
+    free(e);
+    for (tail = list; *tail != NULL; tail = &(*tail)->next)
+        ;
+    *tail = r;
+    return 0;
+}
+
+int
+conf_parse_ssl_bump(struct conf_ctx *ctx, const struct conf_directive *d,
+                    int argc, char **argv)
+{
+    /* In enum conf_bump_action order. */
+    static const char *const actions[] = {
+        "peek", "stare", "splice", "terminate", NULL
+    };
+    const char *action = argc > 0 ? argv[0] : "";
+
+    if (argc > 0 && (strcmp(argv[0], "bump") == 0 ||
+                     strcmp(argv[0], "client-first") == 0 ||
+                     strcmp(argv[0], "server-first") == 0))
+        return conf_error(ctx, "%s %s: skua does not decrypt; use peek, "
+                          "splice or terminate", d->name, argv[0]);
+    if (strcmp(action, "none") == 0)
+        action = "splice";              /* Squid 3.4's name for it */
+    if (conf_action_rule_parse(ctx, d, &ctx->conf->ssl_bump, actions,
+                               action, argc, argv) == -1 &&
+        ctx->err == NULL)
+        return conf_error(ctx, "%s: '%s' is not one of peek, stare, "
+                          "splice, terminate", d->name, argv[0]);
+    return ctx->err == NULL ? 0 : -1;
+}
+
+int
+conf_parse_on_unsupported_protocol(struct conf_ctx *ctx,
+                                   const struct conf_directive *d, int argc,
+                                   char **argv)
+{
+    /* In enum conf_unsup_action order. */
+    static const char *const actions[] = { "respond", "tunnel", NULL };
+
+    if (conf_action_rule_parse(ctx, d, &ctx->conf->on_unsupported_protocol,
+                               actions, argc > 0 ? argv[0] : "", argc,
+                               argv) == -1 &&
+        ctx->err == NULL)
+        return conf_error(ctx, "%s: '%s' is not tunnel or respond",
+                          d->name, argv[0]);
+    return ctx->err == NULL ? 0 : -1;
 }
 
 int

@@ -157,6 +157,9 @@ conf_parse_f conf_parse_logformat;
 conf_parse_f conf_parse_access_log;
 conf_parse_f conf_parse_nameservers;
 conf_parse_f conf_parse_socks_access;
+conf_parse_f conf_parse_intercept_access;
+conf_parse_f conf_parse_ssl_bump;
+conf_parse_f conf_parse_on_unsupported_protocol;
 conf_parse_f conf_parse_socks_auth_methods;
 conf_parse_f conf_parse_spoof_client_ip;
 

@@ -52,8 +52,25 @@ CONF_TEST_CASES = \
 	test-suite/conf/bad_time.expect \
 	test-suite/conf/bad_unknown.conf \
 	test-suite/conf/bad_unknown.expect \
+	test-suite/conf/bad_udp_port_intercept.conf \
+	test-suite/conf/bad_udp_port_intercept.expect \
+	test-suite/conf/bad_udp_port_no_tproxy.conf \
+	test-suite/conf/bad_udp_port_no_tproxy.expect \
 	test-suite/conf/bad_values_file.conf \
 	test-suite/conf/bad_values_file.expect \
+	test-suite/conf/bad_https_port_plain.conf \
+	test-suite/conf/bad_https_port_plain.expect \
+	test-suite/conf/bad_ssl_bump_bump.conf \
+	test-suite/conf/bad_ssl_bump_bump.expect \
+	test-suite/conf/bad_ssl_bump_action.conf \
+	test-suite/conf/bad_ssl_bump_action.expect \
+	test-suite/conf/bad_tcp_port_both.conf \
+	test-suite/conf/bad_tcp_port_both.expect \
+	test-suite/conf/bad_at_step.conf \
+	test-suite/conf/bad_at_step.expect \
+	test-suite/conf/bad_app_proto.conf \
+	test-suite/conf/bad_app_proto.expect \
+	test-suite/conf/good_intercept_tls_tcp.conf \
 	test-suite/conf/good_full.conf \
 	test-suite/conf/include.d/bad.inc \
 	test-suite/conf/include.d/good.inc

@@ -164,6 +164,9 @@ void http_conn_leave(struct http_conn *c);
 void http_conn_close(struct http_conn *c);
 void http_conn_flush(struct http_conn *c);
 void http_conn_update_read(struct http_conn *c);
+/* Read up to <max> bytes from <fd> onto <in>; as evbuffer_read(): bytes
+ * read, 0 at end of stream, -1 with errno. */
+int http_read(struct evbuffer *in, int fd, size_t max);
 void http_txn_finish(struct http_txn *t);
 void http_txn_abort(struct http_txn *t);
 void http_txn_retry(struct http_txn *t);

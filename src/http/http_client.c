@@ -231,7 +231,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
     int n;
 
     http_conn_enter(c);
-    n = evbuffer_read(c->in, fd, HTTP_READ_SIZE);
+    n = http_read(c->in, fd, HTTP_READ_SIZE);
     if (n > 0 && conn_maybe_socks(c))
         goto out;
     if (n == 0) {

@@ -41,62 +41,6 @@
 
 #define ICPT_PORTS (CONF_PORT_F_INTERCEPT | CONF_PORT_F_TPROXY)
 
-/* True if <sa> is an address of this host (bind() without the
- * transparent option accepts only those). */
-static bool
-icpt_addr_is_local(const struct sockaddr *sa)
-{
-    struct sockaddr_storage a;
-    bool local;
-    int fd;
-
-    memcpy(&a, sa, sk_addr_len(sa));
-    if (a.ss_family == AF_INET)
-        ((struct sockaddr_in *)&a)->sin_port = 0;
-    else
-        ((struct sockaddr_in6 *)&a)->sin6_port = 0;
-    fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd == -1)
-        return false;
-    local = bind(fd, (struct sockaddr *)&a, sk_addr_len(sa)) == 0 ||
-            errno == EADDRINUSE;
-    close(fd);
-    return local;
-}
-
-static bool
-icpt_addr_is_any(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET)
-        return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
-               htonl(INADDR_ANY);
-    return sa->sa_family == AF_INET6 &&
-           IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)
-                                   ->sin6_addr);
-}
-
-/* True if the original destination of <c> is one of skua's listeners:
- * serving it would make skua connect to itself, again and again. */
-static bool
-icpt_is_loop(const struct http_conn *c)
-{
-    const struct sockaddr *o = (const struct sockaddr *)&c->orig_dst;
-    const struct conf_http_port *p;
-    struct sockaddr_storage la;
-
-    for (p = c->conf->http_ports; p != NULL; p = p->next) {
-        if (sk_addr_port((const struct sockaddr *)&p->addr) !=
-            sk_addr_port(o))
-            continue;
-        nat_addr_unmap(&p->addr, &la);
-        if (icpt_addr_is_any((const struct sockaddr *)&la)
-                ? icpt_addr_is_local(o)
-                : sk_addr_eq((const struct sockaddr *)&la, o))
-            return true;
-    }
-    return false;
-}
-
 int
 http_intercept_accept(struct http_conn *c)
 {
@@ -119,7 +63,7 @@ http_intercept_accept(struct http_conn *c)
         return -1;
     }
     c->icpt = HTTP_ICPT_ON | (tproxy ? HTTP_ICPT_TPROXY : 0);
-    if (icpt_is_loop(c))
+    if (nat_dst_is_listener(c->conf, &c->orig_dst))
         c->icpt |= HTTP_ICPT_LOOP;
     sk_debug(SK_SEC_HTTP, 3, "intercepted connection from %s to %s",
              sk_addr_port_str((const struct sockaddr *)&c->peer, a,
@@ -362,15 +306,7 @@ http_intercept_outgoing(struct http_txn *t, struct comm_connect_opts *o,
             ACL_ALLOWED)
             return;
     }
-    nat_addr_unmap(&c->peer, src);
-    if (src->ss_family == AF_INET) {
-        ((struct sockaddr_in *)src)->sin_port = 0;
-        o->src4 = src;
-    } else {
-        ((struct sockaddr_in6 *)src)->sin6_port = 0;
-        o->src6 = src;
-    }
-    o->transparent = true;
+    nat_spoof_source(&c->peer, src, o);
 }
 
 const char *

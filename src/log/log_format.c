@@ -243,6 +243,8 @@ log_hier_name(int hier)
         return "HIER_DIRECT";
     case REC_HIER_PARENT:
         return "FIRSTUP_PARENT";
+    case REC_HIER_ORIGINAL_DST:
+        return "ORIGINAL_DST";
     default:
         return "HIER_NONE";
     }

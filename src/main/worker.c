@@ -60,15 +60,44 @@ worker_conn_del(struct worker *w, struct worker_conn_link *l)
         event_base_loopexit(w->base, NULL);
 }
 
+/*
+ * Ask the UDP socket <fd> of <family> for each datagram's original
+ * destination (IP_ORIGDSTADDR / IPV6_ORIGDSTADDR control messages): on a
+ * tproxy port that is where the client sent it.  A dual-stack [::] socket
+ * needs both, IPv4 datagrams carrying the IPv4 message.
+ */
+static int
+listen_udp_origdst(int fd, int family)
+{
+#if defined(IP_RECVORIGDSTADDR) && defined(IPV6_RECVORIGDSTADDR)
+    int on = 1;
+
+    if (setsockopt(fd, SOL_IP, IP_RECVORIGDSTADDR, &on, sizeof(on)) == -1 &&
+        family == AF_INET)
+        return -1;
+    if (family == AF_INET6 &&
+        setsockopt(fd, SOL_IPV6, IPV6_RECVORIGDSTADDR, &on, sizeof(on)) ==
+        -1)
+        return -1;
+    return 0;
+#else
+    (void)fd;
+    (void)family;
+    errno = ENOPROTOOPT;        /* UDP interception is Linux TPROXY only */
+    return -1;
+#endif
+}
+
 int
 worker_listen_open(const struct conf_http_port *p, char *err, size_t errlen)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&p->addr;
+    bool udp = p->kind == CONF_PORT_UDP;
     char a[SK_ADDRSTRLEN];
     int fd, on = 1;
 
-    fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                0);
+    fd = socket(sa->sa_family, (udp ? SOCK_DGRAM : SOCK_STREAM) |
+                SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1)
         goto fail;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
@@ -85,9 +114,11 @@ worker_listen_open(const struct conf_http_port *p, char *err, size_t errlen)
     if ((p->flags & CONF_PORT_F_TPROXY) &&
         nat_socket_transparent(fd, sa->sa_family) == -1)
         goto fail_close;
+    if (udp && listen_udp_origdst(fd, sa->sa_family) == -1)
+        goto fail_close;
     if (bind(fd, sa, sk_addr_len(sa)) == -1)
         goto fail_close;
-    if (listen(fd, 4096) == -1)
+    if (!udp && listen(fd, 4096) == -1)
         goto fail_close;
     return fd;
 
@@ -128,11 +159,28 @@ listener_accept_cb(evutil_socket_t fd, short what, void *arg)
                        strerror(errno));
             return;
         }
-        if (l->conf_port->kind == CONF_PORT_SOCKS)
+        switch (l->conf_port->kind) {
+        case CONF_PORT_SOCKS:
             socks_accept(l->w, l->conf_port, cfd, &peer, NULL);
-        else
+            break;
+        case CONF_PORT_HTTPS:
+        case CONF_PORT_TCP:
+            tunnel_accept(l->w, l->conf_port, cfd, &peer);
+            break;
+        default:
             http_accept(l->w, l->conf_port, cfd, &peer);
+            break;
+        }
     }
+}
+
+/* A udp_port has datagrams: src/udp/ reads them. */
+static void
+listener_udp_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker_listener *l = arg;
+
+    udp_tproxy_readable(l->w, l->conf_port, fd);
 }
 
 static void
@@ -154,7 +202,8 @@ listener_start(struct worker *w, struct worker_listener *l)
     if (l->ev != NULL)
         return;
     l->ev = event_new(w->base, l->fd, EV_READ | EV_PERSIST,
-                      listener_accept_cb, l);
+                      l->conf_port->kind == CONF_PORT_UDP
+                          ? listener_udp_cb : listener_accept_cb, l);
     event_add(l->ev, NULL);
 }
 

@@ -14,7 +14,11 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "sk_str.h"
+#include "comm/comm_connect.h"
+#include "conf/conf.h"
 #include "nat/nat.h"
 
 static const struct nat_backend *const nat_builtin[] = {
@@ -219,4 +223,93 @@ nat_shutdown(void)
         nat_inited[i] = false;
     }
     pthread_mutex_unlock(&nat_lock);
+}
+
+/* ---- loops ---- */
+
+/* True if <sa> is an address of this host (bind() without the
+ * transparent option accepts only those). */
+static bool
+nat_addr_is_local(const struct sockaddr *sa)
+{
+    struct sockaddr_storage a;
+    bool local;
+    int fd;
+
+    memcpy(&a, sa, sk_addr_len(sa));
+    if (a.ss_family == AF_INET)
+        ((struct sockaddr_in *)&a)->sin_port = 0;
+    else
+        ((struct sockaddr_in6 *)&a)->sin6_port = 0;
+    fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        return false;
+    local = bind(fd, (struct sockaddr *)&a, sk_addr_len(sa)) == 0 ||
+            errno == EADDRINUSE;
+    close(fd);
+    return local;
+}
+
+static bool
+nat_addr_is_any(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
+               htonl(INADDR_ANY);
+    return sa->sa_family == AF_INET6 &&
+           IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)
+                                   ->sin6_addr);
+}
+
+/* nat_dst_is_listener() for the UDP ports of <conf> if <udp> is set, for
+ * the TCP ones otherwise. */
+static bool
+nat_dst_is_port(const struct conf *conf, const struct sockaddr_storage *dst,
+                bool udp)
+{
+    const struct sockaddr *o = (const struct sockaddr *)dst;
+    const struct conf_http_port *p;
+    struct sockaddr_storage la;
+
+    for (p = conf->http_ports; p != NULL; p = p->next) {
+        if ((p->kind == CONF_PORT_UDP) != udp ||
+            sk_addr_port((const struct sockaddr *)&p->addr) !=
+            sk_addr_port(o))
+            continue;
+        nat_addr_unmap(&p->addr, &la);
+        if (nat_addr_is_any((const struct sockaddr *)&la)
+                ? nat_addr_is_local(o)
+                : sk_addr_eq((const struct sockaddr *)&la, o))
+            return true;
+    }
+    return false;
+}
+
+bool
+nat_dst_is_listener(const struct conf *conf,
+                    const struct sockaddr_storage *dst)
+{
+    return nat_dst_is_port(conf, dst, false);
+}
+
+bool
+nat_dst_is_udp_listener(const struct conf *conf,
+                        const struct sockaddr_storage *dst)
+{
+    return nat_dst_is_port(conf, dst, true);
+}
+
+void
+nat_spoof_source(const struct sockaddr_storage *client,
+                 struct sockaddr_storage *src, struct comm_connect_opts *o)
+{
+    nat_addr_unmap(client, src);
+    if (src->ss_family == AF_INET) {
+        ((struct sockaddr_in *)src)->sin_port = 0;
+        o->src4 = src;
+    } else {
+        ((struct sockaddr_in6 *)src)->sin6_port = 0;
+        o->src6 = src;
+    }
+    o->transparent = true;
 }

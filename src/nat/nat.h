@@ -25,6 +25,7 @@
 #include "sk_common.h"
 
 struct nat_backend;
+struct conf;
 
 /* Backend flags. */
 #define NAT_F_IPV6        0x1u  /* can recover IPv6 destinations */
@@ -131,6 +132,31 @@ int nat_socket_transparent(int fd, int family);
  */
 void nat_addr_unmap(const struct sockaddr_storage *in,
                     struct sockaddr_storage *out);
+
+/*
+ * True if <dst> (plain AF_INET or AF_INET6 with its port) is the address
+ * of one of the TCP listening ports of <conf> (a wildcard listener counts
+ * for every local address): a connection intercepted towards it would make
+ * skua connect to itself, again and again.
+ */
+bool nat_dst_is_listener(const struct conf *conf,
+                         const struct sockaddr_storage *dst);
+
+/* The same for the udp_ports of <conf>: a UDP flow towards one would feed
+ * skua its own datagrams. */
+bool nat_dst_is_udp_listener(const struct conf *conf,
+                             const struct sockaddr_storage *dst);
+
+/*
+ * Make the connection described by <o> leave from <client>'s address (any
+ * port): copy it, unmapped, into <src>, point o->src4 or o->src6 at <src>
+ * and set o->transparent (a tproxy port's spoof_client_ip).  <src> must
+ * live until the connect starts.
+ */
+struct comm_connect_opts;
+void nat_spoof_source(const struct sockaddr_storage *client,
+                      struct sockaddr_storage *src,
+                      struct comm_connect_opts *o);
 
 /*
  * Replace the table of backends by the NULL-terminated <list> (for tests;

@@ -56,3 +56,24 @@ test_suite_fuzz_fuzz_tls_SOURCES = test-suite/fuzz/fuzz_tls.c \
 test_suite_fuzz_fuzz_tls_CPPFLAGS = $(FUZZ_CPPDEFS)
 test_suite_fuzz_fuzz_tls_LDFLAGS = $(FUZZ_LINKFLAGS)
 EXTRA_DIST += test-suite/fuzz/corpus/fuzz_tls
+
+# First-bytes protocol classifier (src/proto/sniff.c)
+libskua_a_SOURCES += src/proto/sniff.c src/proto/sniff.h
+if HAVE_CMOCKA
+check_PROGRAMS += test-suite/unit/test_sniff
+TESTS += test-suite/unit/test_sniff
+test_suite_unit_test_sniff_SOURCES = test-suite/unit/test_sniff.c \
+	src/proto/sniff.c src/proto/tls_parse.c
+test_suite_unit_test_sniff_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+test_suite_unit_test_sniff_LDADD = $(CMOCKA_LIBS)
+endif
+if ENABLE_FUZZING
+noinst_PROGRAMS += test-suite/fuzz/fuzz_sniff
+else
+check_PROGRAMS += test-suite/fuzz/fuzz_sniff
+endif
+test_suite_fuzz_fuzz_sniff_SOURCES = test-suite/fuzz/fuzz_sniff.c \
+	src/proto/sniff.c src/proto/tls_parse.c $(FUZZ_DRIVER)
+test_suite_fuzz_fuzz_sniff_CPPFLAGS = $(FUZZ_CPPDEFS)
+test_suite_fuzz_fuzz_sniff_LDFLAGS = $(FUZZ_LINKFLAGS)
+EXTRA_DIST += test-suite/fuzz/corpus/fuzz_sniff

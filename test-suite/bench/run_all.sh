@@ -19,7 +19,7 @@ export BENCH_RESULTS=$results
 
 start=$(date +%s)
 for b in bench_forward.sh bench_connect.sh bench_connrate.sh \
-         bench_idle_mem.py; do
+         bench_idle_mem.py bench_intercept.sh; do
     "$here/$b" "$@" || echo "($b exited with status $?)"
     echo
 done

@@ -8,6 +8,7 @@ EXTRA_DIST += test-suite/integration/run.sh \
 	test-suite/integration/conftest.py \
 	test-suite/integration/dnsstub.py \
 	test-suite/integration/harness.py \
+	test-suite/integration/netns.py \
 	test-suite/integration/nginxd.py \
 	test-suite/integration/pyorigin.py \
 	test-suite/integration/test_00_harness.py \
@@ -20,5 +21,6 @@ EXTRA_DIST += test-suite/integration/run.sh \
 	test-suite/integration/test_50_browser.py \
 	test-suite/integration/test_60_large.py \
 	test-suite/integration/test_80_intercept.py \
+	test-suite/integration/test_81_intercept_udp.py \
 	test-suite/integration/test_70_socks.py \
 	test-suite/integration/test_71_socks_udp.py

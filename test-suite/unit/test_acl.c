@@ -118,6 +118,8 @@ struct rspec {
     const char *method;
     const char *url;
     const char *path;
+    const char *sni;
+    int step;
 };
 
 static void
@@ -136,6 +138,8 @@ tc_rec(const struct rspec *s, struct rec *rec)
     rec->method = s->method;
     rec->url = s->url;
     rec->urlpath = s->path;
+    rec->sni = s->sni;
+    rec->tls_step = s->step;
 }
 
 /* Addresses as "a b c" ("" resolved to nothing); NULL: not resolved. */
@@ -184,6 +188,8 @@ struct check_case {
 #define DST10 "acl n dst 10.0.0.0/8\nhttp_access allow n"
 #define PORTS "acl p port 80 443 1025-65535\nhttp_access allow p"
 #define DOMS "acl d dstdomain .example.com exact.org\nhttp_access allow d"
+#define SNI "acl n ssl::server_name --client-requested .bank.example\n" \
+    "http_access allow n"
 #define SD "acl s src 10.0.0.0/8\nacl d dst 192.0.2.0/24\n"
 #define URLRE "acl r url_regex \\.jpg$\nhttp_access allow r"
 #define URLREI "acl r url_regex -i \\.jpg$\nhttp_access allow r"
@@ -316,6 +322,28 @@ static const struct check_case check_cases[] = {
     { "acl p proto https FTP\nhttp_access allow p", { .proto = "HTTPS" },
       NULL, A },
     { "acl p proto HTTP\nhttp_access allow p", { 0 }, NULL, D },
+
+    /* ssl::server_name: the SNI, else the destination; at_step;
+     * app_proto */
+    { SNI, { .sni = "www.bank.example", .host = "192.0.2.1" }, NULL, A },
+    { SNI, { .sni = "bank.example.org", .host = "x.bank.example" }, NULL,
+      D },
+    { SNI, { .host = "bank.example" }, NULL, A },
+    { SNI, { .sni = "", .host = "bank.example" }, NULL, A },
+    { SNI, { 0 }, NULL, D },
+    { "acl r ssl::server_name_regex -i ^WWW\\.\nhttp_access allow r",
+      { .sni = "www.a.b" }, NULL, A },
+    { "acl r ssl::server_name_regex ^www\\.\nhttp_access allow r",
+      { .sni = "ftp.a.b", .host = "www.a.b" }, NULL, D },
+    { "acl s at_step SslBump2\nhttp_access allow s", { .step = 2 }, NULL,
+      A },
+    { "acl s at_step sslbump1 SslBump3\nhttp_access allow s",
+      { .step = 2 }, NULL, D },
+    { "acl s at_step SslBump1\nhttp_access allow s", { 0 }, NULL, D },
+    { "acl p app_proto ssh server-first\nhttp_access allow p",
+      { .proto = "server-first" }, NULL, A },
+    { "acl p app_proto SSH\nhttp_access allow p", { .proto = "tls" }, NULL,
+      D },
 
     /* dstdomain */
     { DOMS, { .host = "example.com" }, NULL, A },
