@@ -216,31 +216,38 @@ relay_pipe_get(struct relay_pipe *p)
     return 0;
 }
 
+/* Give back pipe <p> if it is <empty>; close it if not. */
+static void
+relay_pipe_release(struct relay_pipe *p, bool empty)
+{
+    struct relay_tls *t;
+
+    if (p->rfd == -1)
+        return;
+    t = relay_tls_get();
+    if (empty && t->npool < RELAY_POOL_MAX) {
+        t->pool[t->npool++] = *p;
+        p->rfd = p->wfd = -1;
+        return;
+    }
+    relay_pipe_close(p);
+}
+#else
+static void
+relay_pipe_release(struct relay_pipe *p, bool empty)
+{
+    (void)empty;
+    relay_pipe_close(p);
+}
+#endif
+
 /* Give back the pipe of <d> if it is empty; close it if not. */
 static void
 relay_pipe_put(struct relay_dir *d)
 {
-    struct relay_tls *t;
-
-    if (d->pipe.rfd == -1)
-        return;
-    t = relay_tls_get();
-    if (d->in_pipe == 0 && t->npool < RELAY_POOL_MAX) {
-        t->pool[t->npool++] = d->pipe;
-        d->pipe.rfd = d->pipe.wfd = -1;
-        return;
-    }
-    relay_pipe_close(&d->pipe);
+    relay_pipe_release(&d->pipe, d->in_pipe == 0);
     d->in_pipe = 0;
 }
-#else
-static void
-relay_pipe_put(struct relay_dir *d)
-{
-    relay_pipe_close(&d->pipe);
-    d->in_pipe = 0;
-}
-#endif
 
 static size_t
 relay_queued(const struct relay_dir *d)
@@ -313,6 +320,32 @@ relay_flush_buf(struct relay *r, struct relay_dir *d, int dst)
     return SKUA_OK;
 }
 
+/* Read the <*in_pipe> bytes of pipe <rfd> into <buf>.  Return 0, or -1
+ * with errno set. */
+static int
+relay_pipe_drain(int rfd, uint32_t *in_pipe, struct evbuffer *buf)
+{
+    char *s = relay_scratch();
+    ssize_t n;
+
+    while (*in_pipe > 0) {
+        n = read(rfd, s, SK_MIN(*in_pipe, RELAY_SCRATCH_SIZE));
+        if (n <= 0) {
+            if (n == -1 && errno == EINTR)
+                continue;
+            if (n == 0)
+                errno = EIO;
+            return -1;
+        }
+        if (evbuffer_add(buf, s, (size_t)n) == -1) {
+            errno = ENOMEM;
+            return -1;
+        }
+        *in_pipe -= (uint32_t)n;
+    }
+    return 0;
+}
+
 #if RELAY_HAVE_SPLICE
 /*
  * The destination refused splice: move what sits in the pipe into the
@@ -321,20 +354,13 @@ relay_flush_buf(struct relay *r, struct relay_dir *d, int dst)
 static int
 relay_pipe_to_buf(struct relay_dir *d)
 {
-    char *s = relay_scratch();
-    ssize_t n;
-
-    while (d->in_pipe > 0) {
-        n = read(d->pipe.rfd, s, SK_MIN(d->in_pipe, RELAY_SCRATCH_SIZE));
-        if (n <= 0) {
-            if (n == -1 && errno == EINTR)
-                continue;
-            if (n == 0)
-                errno = EIO;
+    if (d->in_pipe > 0) {
+        if (d->buf == NULL && (d->buf = evbuffer_new()) == NULL) {
+            errno = ENOMEM;
             return -1;
         }
-        relay_buf_add(d, s, (size_t)n);
-        d->in_pipe -= (uint32_t)n;
+        if (relay_pipe_drain(d->pipe.rfd, &d->in_pipe, d->buf) == -1)
+            return -1;
     }
     d->copy = 1;
     return 0;
@@ -779,4 +805,103 @@ relay_get_stats(const struct relay *r)
 {
     SK_CHECK_MAGIC(r, RELAY_MAGIC);
     return &r->stats;
+}
+
+/* ---- one-way splicing (see relay.h) ---- */
+
+int
+relay_splice_open(struct relay_splice *sp)
+{
+#if RELAY_HAVE_SPLICE
+    struct relay_pipe p;
+
+    if (relay_pipe_get(&p) == -1)
+        return -1;
+    sp->rfd = p.rfd;
+    sp->wfd = p.wfd;
+    sp->size = p.size;
+    sp->in_pipe = 0;
+    return 0;
+#else
+    sp->rfd = sp->wfd = -1;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+ssize_t
+relay_splice_in(struct relay_splice *sp, int src, size_t max)
+{
+#if RELAY_HAVE_SPLICE
+    ssize_t n;
+
+    if (max > sp->size - sp->in_pipe)
+        max = sp->size - sp->in_pipe;
+    if (max == 0) {
+        errno = ENOBUFS;
+        return -1;
+    }
+    do {
+        n = splice(src, NULL, sp->wfd, NULL, max,
+                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    } while (n == -1 && errno == EINTR);
+    if (n > 0)
+        sp->in_pipe += (uint32_t)n;
+    else if (n == -1 && errno == EWOULDBLOCK)
+        errno = EAGAIN;
+    return n;
+#else
+    (void)sp, (void)src, (void)max;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+ssize_t
+relay_splice_out(struct relay_splice *sp, int dst)
+{
+#if RELAY_HAVE_SPLICE
+    size_t done = 0;
+    ssize_t n;
+
+    while (sp->in_pipe > 0) {
+        n = splice(sp->rfd, NULL, dst, NULL, sp->in_pipe,
+                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0) {
+            sp->in_pipe -= (uint32_t)n;
+            done += (size_t)n;
+            continue;
+        }
+        if (n == 0)
+            errno = EIO;
+        else if (errno == EINTR)
+            continue;
+        else if (errno == EWOULDBLOCK)
+            errno = EAGAIN;
+        if (done > 0 && errno == EAGAIN)
+            break;
+        return -1;
+    }
+    return (ssize_t)done;
+#else
+    (void)sp, (void)dst;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int
+relay_splice_to_buf(struct relay_splice *sp, struct evbuffer *buf)
+{
+    return relay_pipe_drain(sp->rfd, &sp->in_pipe, buf);
+}
+
+void
+relay_splice_close(struct relay_splice *sp)
+{
+    struct relay_pipe p = { sp->rfd, sp->wfd, sp->size };
+
+    relay_pipe_release(&p, sp->in_pipe == 0);
+    sp->rfd = sp->wfd = -1;
+    sp->in_pipe = 0;
 }

@@ -13,6 +13,7 @@
 #define SK_RELAY_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "sk_common.h"
 
@@ -56,5 +57,45 @@ void relay_abort(struct relay *r);
 
 /* Bytes relayed so far. */
 const struct relay_stats *relay_get_stats(const struct relay *r);
+
+/*
+ * One-way splicing for callers that frame the bytes themselves (an HTTP
+ * body of known length): socket -> pipe -> socket, the pipe taken from the
+ * relay's per-thread pool.  The caller owns the events and decides how
+ * many bytes to take; the bytes never enter user space.
+ */
+struct relay_splice {
+    int rfd;                    /* -1: no pipe held */
+    int wfd;
+    uint32_t size;              /* the pipe's capacity */
+    uint32_t in_pipe;           /* bytes read and not yet written */
+};
+
+/* Take a pipe for <sp>.  Return 0, or -1 when splice cannot be used here
+ * (no splice(2), out of descriptors). */
+int relay_splice_open(struct relay_splice *sp);
+
+/*
+ * Move at most <max> bytes (and never more than the pipe has room for)
+ * from socket <src> into the pipe.  Return the bytes moved, 0 at end of
+ * stream, or -1 with errno: EAGAIN when <src> has nothing now; EINVAL,
+ * ENOSYS or EOPNOTSUPP when the socket refuses splice.
+ */
+ssize_t relay_splice_in(struct relay_splice *sp, int src, size_t max);
+
+/*
+ * Write what the pipe holds to socket <dst>.  Return the bytes written (0
+ * when the pipe was empty), or -1 with errno (EAGAIN: <dst> is full; EPIPE
+ * or ECONNRESET: its peer has gone; EINVAL: it refuses splice, see
+ * relay_splice_to_buf()).
+ */
+ssize_t relay_splice_out(struct relay_splice *sp, int dst);
+
+/* Move what the pipe holds into <buf> (when the destination refuses
+ * splice).  Return 0, or -1 with errno. */
+int relay_splice_to_buf(struct relay_splice *sp, struct evbuffer *buf);
+
+/* Give the pipe back (to the pool when empty); <sp> holds none after. */
+void relay_splice_close(struct relay_splice *sp);
 
 #endif

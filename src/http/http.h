@@ -9,7 +9,11 @@
  * when both messages ended cleanly.  Bytes move between evbuffers without
  * copies where libevent allows (evbuffer_remove_buffer), and each side stops
  * reading when the other side's output backs up, so memory per transfer is
- * bounded by HTTP_HIGH_WATER whatever the body size.
+ * bounded by HTTP_HIGH_WATER whatever the body size.  A large response body
+ * that skua only has to count (Content-Length or close-delimited, never
+ * chunked) leaves user space altogether once the buffers ahead of it are
+ * empty: it is spliced server socket -> pipe -> client socket, exactly its
+ * length and not a byte more (http_txn_splice_pump()).
  *
  * Lifetime: every event callback brackets its work with http_conn_enter()
  * and http_conn_leave(); closing only marks the connection, and the last
@@ -24,6 +28,7 @@
 
 #include "sk_common.h"
 #include "comm/record.h"
+#include "comm/relay.h"
 #include "dns/dns.h"
 #include "comm/worker.h"
 #include "proto/http_parse.h"
@@ -46,6 +51,9 @@ struct comm_connect_opts;
 #define HTTP_HIGH_WATER (256u * 1024u)
 #define HTTP_LOW_WATER (64u * 1024u)
 #define HTTP_READ_SIZE (128 * 1024)
+/* A response body with at least this much left to come moves by splice
+ * (socket -> pipe -> socket) once the buffers ahead of it are empty. */
+#define HTTP_SPLICE_MIN (64u * 1024u)
 
 enum http_txn_state {
     TXN_HEAD = 0,       /* request head parsed, deciding */
@@ -110,6 +118,9 @@ struct http_txn {
     uint64_t resp_left;
     struct http_chunked resp_chunk;
     bool keepalive;             /* client connection persists after */
+    bool resp_splice;           /* body moving by splice: <resp_pipe> */
+    bool resp_no_splice;        /* splice refused: copy to the end */
+    struct relay_splice resp_pipe;
 
     struct relay *relay;
     size_t tunnel_prefix;       /* bytes of an earlier response queued
@@ -186,6 +197,15 @@ void http_txn_send_request(struct http_txn *t);
 /* Move request body bytes up; return SKUA_ERROR when <t> has ended. */
 int http_txn_pump_request(struct http_txn *t);
 void http_txn_on_response(struct http_txn *t);
+/*
+ * Switch <t>'s response body to splicing if it qualifies and nothing is
+ * buffered ahead of it, and move what can be moved.  Return false when
+ * the body stays on the buffered path (nothing was done).
+ */
+bool http_txn_splice_start(struct http_txn *t);
+/* Move spliced body bytes (the server is readable or the client
+ * writable); <t> may be gone on return. */
+void http_txn_splice_pump(struct http_txn *t);
 
 /* ---- http_forward.c ---- */
 

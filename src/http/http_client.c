@@ -79,6 +79,8 @@ txn_free(struct http_txn *t)
         comm_connect_cancel(t->cc);
     if (t->relay != NULL)
         relay_abort(t->relay);
+    if (t->resp_splice)
+        relay_splice_close(&t->resp_pipe);
     if (t->srv != NULL) {
         t->srv->txn = NULL;
         http_srv_close(t->srv);
@@ -184,11 +186,23 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
     struct http_txn *t;
 
     http_conn_enter(c);
+    t = c->txn;
+    if (t != NULL && t->resp_splice && t->srv != NULL) {
+        /* <out> is empty while the body is spliced */
+        t->srv->last_io = sk_now_msec();
+        http_txn_splice_pump(t);
+        http_conn_leave(c);
+        return;
+    }
     http_conn_flush(c);
     t = c->txn;
     if (!c->closed && t != NULL && t->srv != NULL) {
         t->srv->last_io = sk_now_msec();
-        if (evbuffer_get_length(c->out) < HTTP_LOW_WATER) {
+        if (evbuffer_get_length(c->out) == 0 &&
+                   evbuffer_get_length(t->srv->in) == 0 &&
+                   http_txn_splice_start(t)) {
+            /* the body moves by splice from here on */
+        } else if (evbuffer_get_length(c->out) < HTTP_LOW_WATER) {
             /* Bytes the pump left behind when <out> was full wait in
              * srv->in; the server may have nothing more to send, so no
              * read event would bring them: move them now. */
@@ -362,6 +376,7 @@ txn_new(struct http_conn *c)
 
     t->c = c;
     t->arena = sk_arena_new(2048);
+    t->resp_pipe.rfd = t->resp_pipe.wfd = -1;
     t->rec.client = c->peer;
     t->rec.local = c->local;
     t->rec.listener_name = c->port->name;

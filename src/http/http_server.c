@@ -216,6 +216,11 @@ http_srv_update_read(struct http_srv *s)
         want = true;
     else if (s->rd_eof || t->resp_done)
         want = false;
+    else if (t->resp_splice)
+        /* Bytes left in the pipe mean the client is full: read again
+         * once it has taken them (the pump always writes first). */
+        want = t->resp_pipe.in_pipe == 0 &&
+               (t->resp.body != HTTP_BODY_LENGTH || t->resp_left > 0);
     else
         want = evbuffer_get_length(t->c->out) < HTTP_HIGH_WATER;
     if (want == s->rd_on)
@@ -590,6 +595,155 @@ http_txn_on_response(struct http_txn *t)
         http_txn_finish(t);
         return;
     }
+    if (evbuffer_get_length(c->out) == 0 && evbuffer_get_length(s->in) == 0 &&
+        http_txn_splice_start(t))
+        return;
+    http_srv_update_read(s);
+}
+
+/* ---- spliced response bodies ---- */
+
+/*
+ * A body qualifies for splicing when skua only counts its bytes: framed by
+ * Content-Length (with enough left to be worth a pipe) or by the close,
+ * never chunked (the framing is checked as it passes) and not yet ended.
+ */
+static bool
+txn_splice_eligible(const struct http_txn *t)
+{
+    if (!t->resp_head_done || t->resp_done || t->resp_splice ||
+        t->resp_no_splice || t->srv == NULL || t->srv->rd_eof)
+        return false;
+    switch (t->resp.body) {
+    case HTTP_BODY_LENGTH:
+        return t->resp_left >= HTTP_SPLICE_MIN;
+    case HTTP_BODY_CLOSE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool
+http_txn_splice_start(struct http_txn *t)
+{
+    if (!txn_splice_eligible(t) || evbuffer_get_length(t->srv->in) > 0 ||
+        evbuffer_get_length(t->c->out) > 0)
+        return false;
+    if (relay_splice_open(&t->resp_pipe) == -1) {
+        t->resp_no_splice = true;
+        return false;
+    }
+    t->resp_splice = true;
+    http_txn_splice_pump(t);
+    return true;
+}
+
+/*
+ * The client socket refused splice: what the pipe holds goes to the
+ * client's buffer and the rest of the body takes the buffered path.
+ */
+static int
+txn_splice_fallback(struct http_txn *t)
+{
+    struct http_conn *c = t->c;
+    size_t n = t->resp_pipe.in_pipe;
+
+    sk_debug(SK_SEC_HTTP, 3, "splice refused on the client socket; copying");
+    if (relay_splice_to_buf(&t->resp_pipe, c->out) == -1) {
+        http_txn_abort(t);
+        return SKUA_ERROR;
+    }
+    t->rec.bytes_out += n;
+    relay_splice_close(&t->resp_pipe);
+    t->resp_splice = false;
+    t->resp_no_splice = true;
+    return SKUA_OK;
+}
+
+void
+http_txn_splice_pump(struct http_txn *t)
+{
+    struct http_conn *c = t->c;
+    struct http_srv *s = t->srv;
+    struct relay_splice *sp = &t->resp_pipe;
+    size_t want;
+    ssize_t n;
+    int i;
+
+    for (i = 0; i < 16; i++) {
+        if (sp->in_pipe > 0) {
+            n = relay_splice_out(sp, c->fd);
+            if (n > 0)
+                t->rec.bytes_out += (uint64_t)n;
+            if (n == -1 && errno != EAGAIN) {
+                if (errno == EINVAL || errno == ENOSYS ||
+                    errno == EOPNOTSUPP) {
+                    if (txn_splice_fallback(t) != SKUA_OK)
+                        return;
+                    http_txn_on_response(t);
+                    return;
+                }
+                http_conn_close(c);     /* the client has gone */
+                return;
+            }
+            if (sp->in_pipe > 0)
+                break;                  /* the client's window is full */
+        }
+        want = sp->size;
+        if (t->resp.body == HTTP_BODY_LENGTH)
+            want = (size_t)SK_MIN((uint64_t)want, t->resp_left);
+        if (want == 0 || s->rd_eof)
+            break;
+        n = relay_splice_in(sp, s->fd, want);
+        if (n > 0) {
+            if (t->resp.body == HTTP_BODY_LENGTH)
+                t->resp_left -= (uint64_t)n;
+            t->rec.server_bytes_in += (uint64_t)n;
+            s->got_bytes = true;
+            s->last_io = sk_now_msec();
+            continue;
+        }
+        if (n == -1 && errno == EAGAIN)
+            break;
+        if (n == -1 && (errno == EINVAL || errno == ENOSYS ||
+                        errno == EOPNOTSUPP) && sp->in_pipe == 0) {
+            /* The server socket refused: back to reading it. */
+            relay_splice_close(sp);
+            t->resp_splice = false;
+            t->resp_no_splice = true;
+            http_srv_update_read(s);
+            return;
+        }
+        /* End of stream, or a read error: the server is done. */
+        s->rd_eof = true;
+    }
+    if (sp->in_pipe == 0) {
+        if (t->resp.body == HTTP_BODY_LENGTH && t->resp_left == 0)
+            t->resp_done = true;
+        else if (s->rd_eof && t->resp.body == HTTP_BODY_CLOSE)
+            t->resp_done = true;
+        else if (s->rd_eof) {
+            sk_notice(SK_SEC_HTTP, "response from %s cut short", s->key);
+            http_txn_abort(t);
+            return;
+        }
+        if (t->resp_done) {
+            relay_splice_close(sp);
+            t->resp_splice = false;
+            http_txn_finish(t);
+            return;
+        }
+    }
+    /* Wait for the client while the pipe holds bytes (or a burst ended
+     * with bytes in it: the level-triggered event fires again at once). */
+    if ((sp->in_pipe > 0) != c->wr_on) {
+        c->wr_on = sp->in_pipe > 0;
+        if (c->wr_on)
+            event_add(c->ev_wr, NULL);
+        else
+            event_del(c->ev_wr);
+    }
     http_srv_update_read(s);
 }
 
@@ -647,6 +801,10 @@ srv_read_cb(evutil_socket_t fd, short what, void *arg)
     }
     c = t->c;
     http_conn_enter(c);
+    if (t->resp_splice) {
+        http_txn_splice_pump(t);
+        goto out;
+    }
     n = http_read(s->in, fd, HTTP_READ_SIZE);
     if (n > 0) {
         s->got_bytes = true;

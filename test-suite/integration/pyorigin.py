@@ -23,6 +23,11 @@ Routes (by path prefix of the request target):
   /reset     200 "Content-Length: 100000", sends 30000 bytes, then RST
   /closeafter 200 (keep-alive by HTTP/1.1 rules), then closes the idle
              connection 0.1 s later without saying so
+  /big/N     200 "Content-Length: N", body = big_body(N), sent in pieces
+  /bigclose/N 200, big_body(N) delimited by the close
+  /bigextra/N 200 "Content-Length: N", big_body(N) and then 1000 bytes
+             more that belong to no response
+  /bigtrunc/N 200 "Content-Length: N", sends N // 2 bytes and closes
   anything else: 200 "ok <path>\n"
 """
 
@@ -37,6 +42,19 @@ CHUNKS = [b"first chunk\n", b"x" * 10000, b"third\n", b"y" * 70000,
           b"last\n"]
 CHUNKED_BODY = b"".join(CHUNKS)
 KEEP_BODY_MAX = 4 << 20
+
+
+_BIG = [b""]
+
+
+def big_body(n):
+    """<n> bytes that never repeat with a short period (SHA-256 of a
+    counter), so a reordered, lost or doubled piece shows in a digest."""
+    while len(_BIG[0]) < n:
+        i = len(_BIG[0]) // 32
+        _BIG[0] += b"".join(hashlib.sha256(b"%d" % k).digest()
+                            for k in range(i, i + 65536))
+    return _BIG[0][:n]
 
 
 class BadRequest(Exception):
@@ -248,6 +266,23 @@ class PyOrigin:
         if "://" in path:               # absolute form: still answer
             path = "/" + path.split("://", 1)[1].partition("/")[2]
         keep = req.header("connection", "").lower() != "close"
+        if path.startswith("/big"):
+            kind, _, n = path[1:].partition("/")
+            n = int(n)
+            body = big_body(n)
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-big\r\n"
+            if kind == "bigclose":
+                head += b"Connection: close\r\n\r\n"
+            else:
+                head += b"Content-Length: %d\r\n\r\n" % n
+            if kind == "bigtrunc":
+                body = body[:n // 2]
+            conn.sendall(head)
+            for i in range(0, len(body), 100000):
+                conn.sendall(body[i:i + 100000])
+            if kind == "bigextra":
+                conn.sendall(b"X" * 1000)
+            return kind == "big" and keep
         if path.startswith("/hang"):
             self._stop.wait(120)
             return False

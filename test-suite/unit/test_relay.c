@@ -13,10 +13,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -672,6 +674,125 @@ test_bad_args(void **state)
     close(p[1]);
 }
 
+/* Wait until <fd> is ready for <events>. */
+static void
+wait_fd(int fd, short events)
+{
+    struct pollfd p = { .fd = fd, .events = events };
+
+    assert_int_equal(poll(&p, 1, 5000), 1);
+}
+
+/*
+ * One-way splice of a framed body: exactly <len> bytes go from a to b in
+ * order through a pooled pipe while the writer sends more than that; the
+ * rest stays unread in a's socket.  A pipe's bytes can also be taken into
+ * a buffer, and an empty pipe goes back to the pool.
+ */
+static void
+test_splice_oneway(void **state)
+{
+    struct harness *h = *state;
+    const size_t len = 5 * MiB + 3, extra = 777, total = len + extra;
+    unsigned char *src = malloc(total), *dst = malloc(total);
+    unsigned char buf[64];
+    int a[2], b[2];
+    struct relay_splice sp;
+    struct gen g;
+    size_t sent = 0, left = len, got = 0;
+    struct evbuffer *eb;
+    ssize_t n;
+    int rfd;
+
+    assert_non_null(src);
+    assert_non_null(dst);
+    gen_init(&g, 42);
+    gen_fill(&g, src, total);
+    make_pair(h, PAIR_TCP, a);
+    make_pair(h, PAIR_TCP, b);
+    if (relay_splice_open(&sp) == -1) {
+        free(src);
+        free(dst);
+        skip();                 /* no splice(2) on this system */
+    }
+    assert_true(sp.size >= 4096);
+    while (got < len) {
+        if (sent < total) {
+            n = send(a[0], src + sent, total - sent, MSG_NOSIGNAL);
+            if (n > 0)
+                sent += (size_t)n;
+        }
+        if (left > 0) {
+            n = relay_splice_in(&sp, a[1], left);
+            if (n > 0)
+                left -= (size_t)n;
+            else
+                assert_true(n == -1 && (errno == EAGAIN || errno == ENOBUFS));
+        }
+        n = relay_splice_out(&sp, b[0]);
+        assert_true(n >= 0 || errno == EAGAIN);
+        n = recv(b[1], dst + got, len - got, 0);
+        if (n > 0)
+            got += (size_t)n;
+        else
+            assert_true(n == -1 && errno == EAGAIN);
+    }
+    assert_int_equal(got, len);
+    assert_int_equal(sp.in_pipe, 0);
+    assert_memory_equal(dst, src, len);
+    /* the bytes past the body are still a's, in order */
+    while (sent < total || got < total) {
+        if (sent < total) {
+            n = send(a[0], src + sent, total - sent, MSG_NOSIGNAL);
+            if (n > 0)
+                sent += (size_t)n;
+        }
+        wait_fd(a[1], POLLIN);
+        n = recv(a[1], dst + got, total - got, 0);
+        assert_true(n > 0);
+        got += (size_t)n;
+    }
+    assert_memory_equal(dst + len, src + len, extra);
+
+    /* a pipe's bytes into a buffer (the destination refused splice) */
+    assert_int_equal(send(a[0], "tail bytes", 10, 0), 10);
+    wait_fd(a[1], POLLIN);
+    assert_int_equal(relay_splice_in(&sp, a[1], 1000), 10);
+    eb = evbuffer_new();
+    assert_int_equal(relay_splice_to_buf(&sp, eb), 0);
+    assert_int_equal(sp.in_pipe, 0);
+    assert_int_equal(evbuffer_get_length(eb), 10);
+    assert_memory_equal(evbuffer_pullup(eb, -1), "tail bytes", 10);
+    evbuffer_free(eb);
+
+    /* splice_in never exceeds its limit; end of stream reads 0 */
+    assert_int_equal(send(a[0], "0123456789", 10, 0), 10);
+    shutdown(a[0], SHUT_WR);
+    wait_fd(a[1], POLLIN);
+    assert_int_equal(relay_splice_in(&sp, a[1], 4), 4);
+    assert_int_equal(sp.in_pipe, 4);
+    assert_int_equal(relay_splice_in(&sp, a[1], 100), 6);
+    assert_int_equal(relay_splice_in(&sp, a[1], 100), 0);
+    assert_int_equal(relay_splice_out(&sp, b[0]), 10);
+    wait_fd(b[1], POLLIN);
+    assert_int_equal(recv(b[1], buf, sizeof(buf), 0), 10);
+    assert_memory_equal(buf, "0123456789", 10);
+
+    /* an empty pipe goes back to the pool and comes out again */
+    rfd = sp.rfd;
+    relay_splice_close(&sp);
+    assert_int_equal(sp.rfd, -1);
+    assert_int_equal(relay_splice_open(&sp), 0);
+    assert_int_equal(sp.rfd, rfd);
+    relay_splice_close(&sp);
+    close(a[0]);
+    close(a[1]);
+    close(b[0]);
+    close(b[1]);
+    free(src);
+    free(dst);
+}
+
 int
 main(void)
 {
@@ -683,6 +804,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_splice_oneway, setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN);
