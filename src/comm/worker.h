@@ -17,6 +17,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "sk_common.h"
 
@@ -95,6 +97,23 @@ struct worker *worker_self(void);
 /* Count a client connection in and out (shutdown waits for zero). */
 void worker_conn_add(struct worker *w, struct worker_conn_link *l);
 void worker_conn_del(struct worker *w, struct worker_conn_link *l);
+
+/*
+ * Give an accepted TCP socket TCP_NODELAY.  Linux copies it from the
+ * listening socket, where worker_listen_open() sets it, so there this
+ * costs no system call.
+ */
+static inline void
+worker_accepted_nodelay(int fd)
+{
+#ifdef __linux__
+    (void)fd;
+#else
+    int on = 1;
+
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+#endif
+}
 
 /* True once the worker is shutting down: finish, do not keep alive. */
 static inline bool

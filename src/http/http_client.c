@@ -312,7 +312,6 @@ http_accept(struct worker *w, const struct conf_http_port *port, int fd,
 {
     struct http_conn *c = sk_calloc(1, sizeof(*c));
     socklen_t len = sizeof(c->local);
-    int on = 1;
 
     c->magic = HTTP_CONN_MAGIC;
     c->w = w;
@@ -320,7 +319,7 @@ http_accept(struct worker *w, const struct conf_http_port *port, int fd,
     c->fd = fd;
     c->peer = *peer;
     getsockname(fd, (struct sockaddr *)&c->local, &len);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    worker_accepted_nodelay(fd);
     c->port = port;
     c->born = sk_now_msec();
     c->in = evbuffer_new();

@@ -120,6 +120,9 @@ worker_listen_open(const struct conf_http_port *p, char *err, size_t errlen)
         goto fail_close;
     if (!udp && listen(fd, 4096) == -1)
         goto fail_close;
+    /* Accepted connections inherit it (worker_accepted_nodelay()). */
+    if (!udp)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
     return fd;
 
 fail_close:
@@ -594,6 +597,28 @@ runtime_signal_cb(evutil_socket_t sig, short what, void *arg)
     }
 }
 
+/*
+ * A worker's event base.  With epoll, changes are batched until the next
+ * wait (libevent's changelist), so the delete-then-add of one descriptor in
+ * one callback -- a handshake's level-triggered read handing over to the
+ * relay's edge-triggered one, a connect's write event giving way to the
+ * relay -- costs one epoll_ctl, or none.  The changelist misbehaves only
+ * for descriptors dup()ed while registered, which skua never does.
+ */
+static struct event_base *
+worker_base_new(void)
+{
+    struct event_config *cfg = event_config_new();
+    struct event_base *b;
+
+    if (cfg == NULL)
+        return NULL;
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    b = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return b;
+}
+
 static int
 worker_init(struct worker *w, int id)
 {
@@ -602,7 +627,7 @@ worker_init(struct worker *w, int id)
     w->id = id;
     w->conns.next = w->conns.prev = &w->conns;
     pthread_mutex_init(&w->msg_lock, NULL);
-    w->base = event_base_new();
+    w->base = worker_base_new();
     if (w->base == NULL)
         return -1;
     w->ev_msg = event_new(w->base, -1, EV_PERSIST | EV_READ, worker_msg_cb,

@@ -632,7 +632,9 @@ socks_request(struct socks_sess *s, const struct socks_request *req)
     struct sockaddr_storage lit;
 
     s->state = SOCKS_S_WORKING;
-    event_del(s->ev_rd);
+    /* The read event stays: what the client sends early is kept for the
+     * relay, and the relay's edge-triggered event replaces it in the same
+     * callback (one epoll_ctl, see worker_base_new()). */
     event_del(s->ev_tm);
     socks_describe(s, req);
     if (s->version == 4 &&
@@ -875,14 +877,18 @@ socks_read_cb(evutil_socket_t fd, short what, void *arg)
     room = SOCKS_MAX_PENDING - SK_MIN(SOCKS_MAX_PENDING,
                                       evbuffer_get_length(s->in));
     if (s->state == SOCKS_S_WORKING) {
-        /* Waiting for the BIND peer: what the client sends meanwhile
-         * waits for the relay (bounded), and its EOF ends the wait. */
+        /* Resolving, connecting or waiting for the BIND peer: what the
+         * client sends meanwhile waits for the relay (bounded).  Its EOF
+         * ends a BIND's wait; a CONNECT's relay reads it again and passes
+         * it on (a client may half-close after its request). */
         if (room == 0) {
             event_del(s->ev_rd);
             goto out;
         }
         n = socks_read_in(s, fd, room);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        if (n == 0 && s->cmd == SOCKS_CMD_CONNECT)
+            event_del(s->ev_rd);
+        else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
             socks_close(s);
         else if (n > 0 && (size_t)n >= room)
             event_del(s->ev_rd);
@@ -986,7 +992,6 @@ socks_accept(struct worker *w, const struct conf_http_port *port, int fd,
 {
     struct socks_sess *s;
     struct timeval tv;
-    int on = 1;
 
     if (initial != NULL && (port = socks_port_current(w, port)) == NULL) {
         close(fd);          /* the port went away in a reload */
@@ -1000,7 +1005,7 @@ socks_accept(struct worker *w, const struct conf_http_port *port, int fd,
     s->fd = fd;
     s->rec.client = *peer;
     socks_local_addr(port, fd, &s->rec.local);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    worker_accepted_nodelay(fd);
     s->rec.listener_name = port->name;
     s->rec.listener_port = sk_addr_port((const struct sockaddr *)
                                        &port->addr);

@@ -739,7 +739,6 @@ tunnel_accept(struct worker *w, const struct conf_http_port *port, int fd,
               const struct sockaddr_storage *peer)
 {
     struct tunnel *t = sk_calloc(1, sizeof(*t));
-    int on = 1;
 
     t->magic = TUNNEL_MAGIC;
     t->w = w;
@@ -756,7 +755,7 @@ tunnel_accept(struct worker *w, const struct conf_http_port *port, int fd,
     t->rec.start_ms = sk_now_msec();
     t->link.on_stop = tunnel_on_stop;
     worker_conn_add(w, &t->link);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    worker_accepted_nodelay(fd);
     tunnel_enter(t);
     if (tunnel_origin(t) == -1) {
         t->rec.url = "error:no-original-destination";
