@@ -18,16 +18,15 @@ runs as root and runs them.  Everything (namespaces, processes) is torn
 down in finalizers, also when a test fails.
 """
 
-import os
 import re
 import subprocess
 
 import pytest
 
 from harness import tail
-from netns import CLIENT4, CLIENT6, GW_C4, GW_S4, GW_S6, SERVER4, \
-    SERVER6, TAG, Gateway, build_topology, client_get, destroy_topology, \
-    fields, sh, why_not_runnable
+from netns import CLIENT4, CLIENT6, GW_C4, GW_S4, GW_S6, HELPER, \
+    SERVER4, SERVER6, TAG, Gateway, build_topology, client_get, \
+    destroy_topology, fields, sh, why_not_runnable
 
 pytestmark = pytest.mark.timeout_s(60)
 
@@ -258,14 +257,12 @@ def test_absolute_form_on_intercept_port(gw):
 def test_helper_apply_and_remove(gw):
     """helpers/skua-intercept installs and removes its rules (in a
     namespace of its own, so the topology above is untouched)."""
-    helper = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                          "..", "helpers", "skua-intercept")
     ns = TAG + "h"
     sh("ip", "netns", "add", ns)
     try:
         sh("ip", "link", "set", "lo", "up", ns=ns)
         for mode in ("--redirect", "--tproxy"):
-            sh("sh", helper, mode, "--ports", "80,8080", "--to-port", "3130",
+            sh("sh", HELPER, mode, "--ports", "80,8080", "--to-port", "3130",
                "--exclude", "192.0.2.0/24", "--apply", ns=ns)
             rules = sh("nft", "list", "table", "inet", "skua",
                        ns=ns).stdout.decode()
@@ -276,7 +273,7 @@ def test_helper_apply_and_remove(gw):
                 assert "fwmark 0x1 lookup 100" in sh(
                     "ip", "rule", ns=ns).stdout.decode()
             assert "192.0.2.0/24 return" in rules, rules
-            sh("sh", helper, mode, "--remove", ns=ns)
+            sh("sh", HELPER, mode, "--remove", ns=ns)
             assert sh("nft", "list", "table", "inet", "skua", ns=ns,
                       check=False).returncode != 0
         assert "fwmark" not in sh("ip", "rule", ns=ns).stdout.decode()
