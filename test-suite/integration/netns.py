@@ -20,6 +20,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from harness import SANITIZER_RX, tail, ASAN_OPTIONS, UBSAN_OPTIONS, \
     clean_env
 
@@ -140,6 +142,34 @@ def wait_dad_done(timeout=10):
 def destroy_topology():
     for ns in (NS_C, NS_G, NS_S):
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def run_gateway(make, nft_rules=None, probe_rules=None, curl=True,
+                **topology):
+    """The body of a module fixture, for `yield from`: skip when
+    why_not_runnable(<probe_rules> or <nft_rules>, <curl>) says why, build
+    the topology (build_topology(<nft_rules>, **<topology>)), start what
+    make() returns and yield it.  Afterwards stop it, take the topology
+    down, print the tails of its logs and fail with what its stop()
+    reports.  make() returns a Gateway, or an object that has its start(),
+    stop(), access_log and cache_log."""
+    reason = why_not_runnable(probe_rules or nft_rules, curl)
+    if reason:
+        pytest.skip(reason)
+    destroy_topology()
+    g = None
+    try:
+        build_topology(nft_rules, **topology)
+        g = make()
+        g.start()
+        yield g
+    finally:
+        problems = g.stop() if g is not None else []
+        destroy_topology()
+        if g is not None:
+            print("=== access.log ===\n%s\n=== cache.log ===\n%s"
+                  % (tail(g.access_log), tail(g.cache_log)))
+    assert not problems, problems
 
 
 class Gateway:

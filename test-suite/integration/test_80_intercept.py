@@ -25,8 +25,7 @@ import pytest
 
 from harness import tail
 from netns import CLIENT4, CLIENT6, GW_C4, GW_S4, GW_S6, HELPER, \
-    SERVER4, SERVER6, TAG, Gateway, build_topology, client_get, \
-    destroy_topology, fields, sh, why_not_runnable
+    SERVER4, SERVER6, TAG, Gateway, client_get, fields, run_gateway, sh
 
 pytestmark = pytest.mark.timeout_s(60)
 
@@ -117,24 +116,9 @@ def skua_conf(workdir, strict=False):
 
 @pytest.fixture(scope="module")
 def gw(skua_bin, tmp_path_factory):
-    reason = why_not_runnable(NFT_RULES)
-    if reason:
-        pytest.skip(reason)
-    destroy_topology()
-    g = None
-    try:
-        build_topology(NFT_RULES)
-        g = Gateway(skua_bin, str(tmp_path_factory.mktemp("intercept")),
-                    skua_conf, ORIGIN)
-        g.start()
-        yield g
-    finally:
-        problems = g.stop() if g is not None else []
-        destroy_topology()
-        if g is not None:
-            print("=== access.log ===\n%s\n=== cache.log ===\n%s"
-                  % (tail(g.access_log), tail(g.cache_log)))
-    assert not problems, problems
+    yield from run_gateway(
+        lambda: Gateway(skua_bin, str(tmp_path_factory.mktemp("intercept")),
+                        skua_conf, ORIGIN), NFT_RULES)
 
 
 def test_startup_logs_backend_per_port(gw):

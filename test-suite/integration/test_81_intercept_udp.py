@@ -38,7 +38,7 @@ import pytest
 
 from harness import tail, clean_env
 from netns import CLIENT4, CLIENT6, GW_C4, GW_S4, NS_C, NS_G, SERVER4, \
-    SERVER6, Gateway, build_topology, destroy_topology, sh, why_not_runnable
+    SERVER6, Gateway, run_gateway, sh
 
 pytestmark = pytest.mark.timeout_s(60)
 
@@ -204,29 +204,16 @@ class UdpGateway(Gateway):
 
 @pytest.fixture(scope="module")
 def gw(skua_bin, tmp_path_factory):
-    reason = why_not_runnable(PROBE_RULES, curl=False)
-    if reason:
-        pytest.skip(reason)
-    destroy_topology()
-    g = None
-    try:
-        build_topology(helper_args=(
-            "--udp", "--iface", "c1", "--ports",
-            "53,%d,%d,%d" % (ECHO_PORT, DENIED_PORT, UDP_PORT),
-            "--to-port", str(UDP_PORT)), wait_dad=True)
+    def make():
         rules = sh("nft", "list", "table", "inet", "skua", ns=NS_G).stdout
         assert b"udp dport" in rules and b"tproxy ip6 to" in rules, rules
-        g = UdpGateway(skua_bin,
-                       str(tmp_path_factory.mktemp("intercept_udp")))
-        g.start()
-        yield g
-    finally:
-        problems = g.stop() if g is not None else []
-        destroy_topology()
-        if g is not None:
-            print("=== access.log ===\n%s\n=== cache.log ===\n%s"
-                  % (tail(g.access_log), tail(g.cache_log)))
-    assert not problems, problems
+        return UdpGateway(skua_bin,
+                          str(tmp_path_factory.mktemp("intercept_udp")))
+    yield from run_gateway(
+        make, probe_rules=PROBE_RULES, curl=False, wait_dad=True,
+        helper_args=("--udp", "--iface", "c1", "--ports",
+                     "53,%d,%d,%d" % (ECHO_PORT, DENIED_PORT, UDP_PORT),
+                     "--to-port", str(UDP_PORT)))
 
 
 def line_rx(client, url, result=r"UDP_TUNNEL/200"):
