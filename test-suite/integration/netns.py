@@ -5,9 +5,11 @@
                             2001:db8:1::1 | 2001:db8:2::1
 
 The gateway forwards, has the fwmark policy routing TPROXY needs, and
-installs the nftables rules a test module gives.  Gateway runs skua there
-and a Python server program in the server namespace.  Everything is torn
-down by the callers' finalizers, also when a test fails.
+installs the nftables rules a test module gives (or those that
+helpers/skua-intercept installs with the arguments it gives).  Gateway
+runs skua there and a Python server program in the server namespace.
+Everything is torn down by the callers' finalizers, also when a test
+fails.
 """
 
 import os
@@ -18,6 +20,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from harness import SANITIZER_RX, tail, ASAN_OPTIONS, UBSAN_OPTIONS, \
     clean_env
 
@@ -27,6 +31,8 @@ CLIENT4, GW_C4, GW_S4 = "198.51.100.2", "198.51.100.1", "203.0.113.1"
 SERVER4, OTHER4 = "203.0.113.10", "203.0.113.11"
 CLIENT6, GW_C6, GW_S6 = "2001:db8:1::2", "2001:db8:1::1", "2001:db8:2::1"
 SERVER6 = "2001:db8:2::10"
+HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                      "helpers", "skua-intercept")
 
 
 def sh(*cmd, ns=None, check=True, timeout=20):
@@ -41,11 +47,16 @@ def sh(*cmd, ns=None, check=True, timeout=20):
     return p
 
 
-def why_not_runnable(nft_rules):
+def why_not_runnable(nft_rules, curl=True):
+    """Why the topology cannot be built here (None if it can): not root, a
+    tool missing (curl only when <curl>), or a kernel that refuses
+    <nft_rules> in a scratch namespace."""
     if os.geteuid() != 0:
         return "needs root (network namespaces and nftables)"
-    for tool, pkg in (("ip", "iproute2"), ("nft", "nftables"),
-                      ("curl", "curl")):
+    tools = [("ip", "iproute2"), ("nft", "nftables")]
+    if curl:
+        tools.append(("curl", "curl"))
+    for tool, pkg in tools:
         if shutil.which(tool) is None:
             return "%s is not installed (Debian: %s)" % (tool, pkg)
     probe = TAG + "p"
@@ -56,14 +67,19 @@ def why_not_runnable(nft_rules):
         p = subprocess.run(["ip", "netns", "exec", probe, "nft", "-f", "-"],
                            input=nft_rules.encode(), capture_output=True)
         if p.returncode != 0:
-            return "this kernel lacks nftables NAT/TPROXY support: %s" % \
-                p.stderr.decode()[:300]
+            return "this kernel lacks the nftables support the rules " \
+                "need (NAT, TPROXY, socket): %s" % p.stderr.decode()[:300]
     finally:
         subprocess.run(["ip", "netns", "del", probe], capture_output=True)
     return None
 
 
-def build_topology(nft_rules):
+def build_topology(nft_rules=None, helper_args=None, wait_dad=False):
+    """Create the namespaces and links.  The gateway's interception rules
+    are <nft_rules> (nftables text) with the fwmark policy routing TPROXY
+    needs or, with <helper_args>, both as helpers/skua-intercept installs
+    them with these arguments and --apply.  With <wait_dad>, return only
+    once no address is tentative any more."""
     for ns in (NS_C, NS_G, NS_S):
         sh("ip", "netns", "add", ns)
         sh("ip", "link", "set", "lo", "up", ns=ns)
@@ -91,16 +107,36 @@ def build_topology(nft_rules):
                 "net.ipv4.conf.all.rp_filter=0",
                 "net.ipv4.conf.default.rp_filter=0"):
         sh("sysctl", "-qw", key, ns=NS_G)
-    # TPROXY: marked packets are delivered locally (table 100).
-    sh("ip", "rule", "add", "fwmark", "1", "lookup", "100", ns=NS_G)
-    sh("ip", "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table",
-       "100", ns=NS_G)
-    sh("ip", "-6", "rule", "add", "fwmark", "1", "lookup", "100", ns=NS_G)
-    sh("ip", "-6", "route", "add", "local", "::/0", "dev", "lo", "table",
-       "100", ns=NS_G)
-    p = subprocess.run(["ip", "netns", "exec", NS_G, "nft", "-f", "-"],
-                       input=nft_rules.encode(), capture_output=True)
-    assert p.returncode == 0, p.stderr.decode()
+    if helper_args is not None:
+        # The rules and the fwmark policy routing, as the helper does them.
+        sh("sh", HELPER, *helper_args, "--apply", ns=NS_G)
+    else:
+        # TPROXY: marked packets are delivered locally (table 100).
+        sh("ip", "rule", "add", "fwmark", "1", "lookup", "100", ns=NS_G)
+        sh("ip", "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table",
+           "100", ns=NS_G)
+        sh("ip", "-6", "rule", "add", "fwmark", "1", "lookup", "100",
+           ns=NS_G)
+        sh("ip", "-6", "route", "add", "local", "::/0", "dev", "lo",
+           "table", "100", ns=NS_G)
+        p = subprocess.run(["ip", "netns", "exec", NS_G, "nft", "-f", "-"],
+                           input=nft_rules.encode(), capture_output=True)
+        assert p.returncode == 0, p.stderr.decode()
+    if wait_dad:
+        wait_dad_done()
+
+
+def wait_dad_done(timeout=10):
+    """Wait (bounded) until duplicate address detection has ended in every
+    namespace.  Link-local addresses are tentative for a while after the
+    links come up: until then the gateway sends no neighbour solicitation
+    for a packet from a foreign (spoofed) source, which would then leave
+    late."""
+    end = time.monotonic() + timeout
+    while any(sh("ip", "-6", "addr", "show", "tentative", ns=ns).stdout
+              for ns in (NS_C, NS_G, NS_S)):
+        assert time.monotonic() < end, "IPv6 DAD did not finish"
+        time.sleep(0.1)
 
 
 def destroy_topology():
@@ -108,18 +144,48 @@ def destroy_topology():
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+def run_gateway(make, nft_rules=None, probe_rules=None, curl=True,
+                **topology):
+    """The body of a module fixture, for `yield from`: skip when
+    why_not_runnable(<probe_rules> or <nft_rules>, <curl>) says why, build
+    the topology (build_topology(<nft_rules>, **<topology>)), start what
+    make() returns and yield it.  Afterwards stop it, take the topology
+    down, print the tails of its logs and fail with what its stop()
+    reports.  make() returns a Gateway, or an object that has its start(),
+    stop(), access_log and cache_log."""
+    reason = why_not_runnable(probe_rules or nft_rules, curl)
+    if reason:
+        pytest.skip(reason)
+    destroy_topology()
+    g = None
+    try:
+        build_topology(nft_rules, **topology)
+        g = make()
+        g.start()
+        yield g
+    finally:
+        problems = g.stop() if g is not None else []
+        destroy_topology()
+        if g is not None:
+            print("=== access.log ===\n%s\n=== cache.log ===\n%s"
+                  % (tail(g.access_log), tail(g.cache_log)))
+    assert not problems, problems
+
+
 class Gateway:
     """skua in the gateway namespace, and servers in the server one.
 
     <make_conf>(workdir, **kw) returns the configuration text; <server>
-    is the source of a Python program run in the server namespace with one
-    argument, a path it creates once it is ready."""
+    is the source of a Python program run in the server namespace with
+    the arguments: a path it creates once it is ready, then
+    <server_args>."""
 
-    def __init__(self, binary, workdir, make_conf, server):
+    def __init__(self, binary, workdir, make_conf, server, server_args=()):
         self.binary = binary
         self.workdir = workdir
         self.make_conf = make_conf
         self.server = server
+        self.server_args = list(server_args)
         self.conf = os.path.join(workdir, "skua.conf")
         self.cache_log = os.path.join(workdir, "cache.log")
         self.access_log = os.path.join(workdir, "access.log")
@@ -137,7 +203,8 @@ class Gateway:
         with open(script, "w") as f:
             f.write(self.server)
         self.origin = subprocess.Popen(
-            ["ip", "netns", "exec", NS_S, sys.executable, script, ready],
+            ["ip", "netns", "exec", NS_S, sys.executable, script, ready,
+             *self.server_args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         self._stderr = open(self.stderr_path, "ab")
@@ -182,7 +249,8 @@ class Gateway:
                     problems.append("skua ignored SIGTERM")
                     self.skua.kill()
                     self.skua.wait(10)
-            self._stderr.close()
+            if not self._stderr.closed:
+                self._stderr.close()
             if self.skua.returncode != 0 and not problems:
                 problems.append("skua exited %s" % self.skua.returncode)
             for path in (self.stderr_path, self.cache_log):
@@ -195,21 +263,30 @@ class Gateway:
             self.origin.wait(10)
         return problems
 
-    def log_lines(self):
+    def log_lines(self, path=None):
+        """The lines of access.log, or of the log at <path>."""
         try:
-            with open(self.access_log) as f:
+            with open(path or self.access_log) as f:
                 return f.read().splitlines()
         except OSError:
             return []
 
-    def wait_log(self, rx, timeout=5):
+    def wait_lines(self, rx, timeout=5):
+        """Wait for an access.log line matching <rx>; return all that
+        match."""
         rx = re.compile(rx)
         found = []
-        self.wait_for(lambda: found.extend(
-            ln for ln in self.log_lines() if rx.search(ln)) or found,
-            "an access.log line matching %r (have %r)"
-            % (rx.pattern, self.log_lines()[-5:]), timeout)
-        return found[0]
+
+        def have():
+            found[:] = [ln for ln in self.log_lines() if rx.search(ln)]
+            return found
+        self.wait_for(have, "an access.log line matching %r (have %r)"
+                      % (rx.pattern, self.log_lines()[-5:]), timeout)
+        return found
+
+    def wait_log(self, rx, timeout=5):
+        """Wait for an access.log line matching <rx>; return the first."""
+        return self.wait_lines(rx, timeout)[0]
 
 
 def client_get(url, *args):

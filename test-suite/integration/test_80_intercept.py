@@ -18,16 +18,14 @@ runs as root and runs them.  Everything (namespaces, processes) is torn
 down in finalizers, also when a test fails.
 """
 
-import os
 import re
 import subprocess
 
 import pytest
 
 from harness import tail
-from netns import CLIENT4, CLIENT6, GW_C4, GW_S4, GW_S6, SERVER4, \
-    SERVER6, TAG, Gateway, build_topology, client_get, destroy_topology, \
-    fields, sh, why_not_runnable
+from netns import CLIENT4, CLIENT6, GW_C4, GW_S4, GW_S6, HELPER, \
+    SERVER4, SERVER6, TAG, Gateway, client_get, fields, run_gateway, sh
 
 pytestmark = pytest.mark.timeout_s(60)
 
@@ -118,24 +116,9 @@ def skua_conf(workdir, strict=False):
 
 @pytest.fixture(scope="module")
 def gw(skua_bin, tmp_path_factory):
-    reason = why_not_runnable(NFT_RULES)
-    if reason:
-        pytest.skip(reason)
-    destroy_topology()
-    g = None
-    try:
-        build_topology(NFT_RULES)
-        g = Gateway(skua_bin, str(tmp_path_factory.mktemp("intercept")),
-                    skua_conf, ORIGIN)
-        g.start()
-        yield g
-    finally:
-        problems = g.stop() if g is not None else []
-        destroy_topology()
-        if g is not None:
-            print("=== access.log ===\n%s\n=== cache.log ===\n%s"
-                  % (tail(g.access_log), tail(g.cache_log)))
-    assert not problems, problems
+    yield from run_gateway(
+        lambda: Gateway(skua_bin, str(tmp_path_factory.mktemp("intercept")),
+                        skua_conf, ORIGIN), NFT_RULES)
 
 
 def test_startup_logs_backend_per_port(gw):
@@ -258,14 +241,12 @@ def test_absolute_form_on_intercept_port(gw):
 def test_helper_apply_and_remove(gw):
     """helpers/skua-intercept installs and removes its rules (in a
     namespace of its own, so the topology above is untouched)."""
-    helper = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                          "..", "helpers", "skua-intercept")
     ns = TAG + "h"
     sh("ip", "netns", "add", ns)
     try:
         sh("ip", "link", "set", "lo", "up", ns=ns)
         for mode in ("--redirect", "--tproxy"):
-            sh("sh", helper, mode, "--ports", "80,8080", "--to-port", "3130",
+            sh("sh", HELPER, mode, "--ports", "80,8080", "--to-port", "3130",
                "--exclude", "192.0.2.0/24", "--apply", ns=ns)
             rules = sh("nft", "list", "table", "inet", "skua",
                        ns=ns).stdout.decode()
@@ -276,7 +257,7 @@ def test_helper_apply_and_remove(gw):
                 assert "fwmark 0x1 lookup 100" in sh(
                     "ip", "rule", ns=ns).stdout.decode()
             assert "192.0.2.0/24 return" in rules, rules
-            sh("sh", helper, mode, "--remove", ns=ns)
+            sh("sh", HELPER, mode, "--remove", ns=ns)
             assert sh("nft", "list", "table", "inet", "skua", ns=ns,
                       check=False).returncode != 0
         assert "fwmark" not in sh("ip", "rule", ns=ns).stdout.decode()

@@ -1,6 +1,6 @@
 """Transparent UDP interception (udp_port tproxy) with real kernel rules.
 
-The topology of test_80_intercept.py, under names of its own:
+The client -- gateway -- server topology of netns.py:
 
     client 198.51.100.2    gateway (skua)         server 203.0.113.10
            2001:db8:1::2 -- 198.51.100.1 | 203.0.113.1 -- 2001:db8:2::10
@@ -11,8 +11,9 @@ skua's udp_port with the nftables rules and fwmark policy routing that
 `helpers/skua-intercept --udp` installs (the `socket transparent` rule
 brings the server's answers to skua's spoofed sockets).  In the server
 namespace a Python server answers DNS on port 53 (dnsstub.py's answers)
-and echoes datagrams on other ports, telling the peer address it saw.  Python clients in the
-client namespace talk to the server as if there were no proxy.
+and echoes datagrams on other ports, telling the peer address it saw.
+Python clients in the client namespace talk to the server as if there
+were no proxy.
 
 Checked: DNS through the interception (the answer comes from the server's
 address), the server seeing the client's own address and port, the
@@ -29,35 +30,27 @@ Namespaces and processes are torn down in finalizers, also on failure.
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from harness import SANITIZER_RX, tail, ASAN_OPTIONS, UBSAN_OPTIONS, \
-    clean_env
+from harness import tail, clean_env
+from netns import CLIENT4, CLIENT6, GW_C4, GW_S4, NS_C, NS_G, SERVER4, \
+    SERVER6, Gateway, run_gateway, sh
 
 pytestmark = pytest.mark.timeout_s(60)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-HELPER = os.path.join(HERE, "..", "..", "helpers", "skua-intercept")
-TAG = "su%d" % (os.getpid() % 100000)
-NS_C, NS_G, NS_S = TAG + "c", TAG + "g", TAG + "s"
-CLIENT4, GW_C4, GW_S4 = "198.51.100.2", "198.51.100.1", "203.0.113.1"
-SERVER4 = "203.0.113.10"
-CLIENT6, GW_C6, GW_S6 = "2001:db8:1::2", "2001:db8:1::1", "2001:db8:2::1"
-SERVER6 = "2001:db8:2::10"
 UDP_PORT = 3131
 ECHO_PORT, DENIED_PORT = 7777, 5555
 
 SERVER = r'''
 import socket, sys, threading
-sys.path.insert(0, sys.argv[1])
+ready, here, peers = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, here)
 from dnsstub import DnsStub
-ready, peers = sys.argv[2], sys.argv[3]
 stub = DnsStub({"server.test": {"A": ["203.0.113.10"],
                                 "AAAA": ["2001:db8:2::10"]}})
 lock = threading.Lock()
@@ -140,10 +133,9 @@ print(json.dumps(out))
 '''
 
 
-def nft_rules(port):
-    """The rules the runnability probe loads (the test installs the
-    helper's)."""
-    return """
+# What the runnability probe loads; the gateway gets the rules that
+# `helpers/skua-intercept --udp` installs.
+PROBE_RULES = """
 table inet skua_udp_test {
   chain pre_mangle {
     type filter hook prerouting priority mangle;
@@ -151,89 +143,7 @@ table inet skua_udp_test {
     iifname "c1" meta l4proto udp tproxy to :%d meta mark set 1 accept
   }
 }
-""" % port
-
-
-def sh(*cmd, ns=None, check=True, timeout=20, stdin=None):
-    """Run a command (in namespace <ns>); return CompletedProcess."""
-    argv = (["ip", "netns", "exec", ns] if ns else []) + list(cmd)
-    p = subprocess.run(argv, input=stdin, capture_output=True,
-                       timeout=timeout, env=clean_env())
-    if check and p.returncode != 0:
-        raise AssertionError("%s failed (%d): %s" % (
-            " ".join(argv), p.returncode,
-            p.stderr.decode("utf-8", "replace")))
-    return p
-
-
-def why_not_runnable():
-    if os.geteuid() != 0:
-        return "needs root (network namespaces and nftables)"
-    for tool, pkg in (("ip", "iproute2"), ("nft", "nftables")):
-        if shutil.which(tool) is None:
-            return "%s is not installed (Debian: %s)" % (tool, pkg)
-    probe = TAG + "p"
-    p = subprocess.run(["ip", "netns", "add", probe], capture_output=True)
-    if p.returncode != 0:
-        return "cannot create a network namespace: %s" % p.stderr.decode()
-    try:
-        p = subprocess.run(["ip", "netns", "exec", probe, "nft", "-f", "-"],
-                           input=nft_rules(UDP_PORT).encode(),
-                           capture_output=True)
-        if p.returncode != 0:
-            return "this kernel lacks nftables TPROXY/socket support: %s" % \
-                p.stderr.decode()[:300]
-    finally:
-        subprocess.run(["ip", "netns", "del", probe], capture_output=True)
-    return None
-
-
-def build_topology():
-    for ns in (NS_C, NS_G, NS_S):
-        sh("ip", "netns", "add", ns)
-        sh("ip", "link", "set", "lo", "up", ns=ns)
-    sh("ip", "link", "add", "c0", "netns", NS_C, "type", "veth",
-       "peer", "name", "c1", "netns", NS_G)
-    sh("ip", "link", "add", "s0", "netns", NS_S, "type", "veth",
-       "peer", "name", "s1", "netns", NS_G)
-    plan = [
-        (NS_C, "c0", CLIENT4, CLIENT6),
-        (NS_G, "c1", GW_C4, GW_C6),
-        (NS_G, "s1", GW_S4, GW_S6),
-        (NS_S, "s0", SERVER4, SERVER6),
-    ]
-    for ns, dev, v4, v6 in plan:
-        sh("ip", "addr", "add", v4 + "/24", "dev", dev, ns=ns)
-        sh("ip", "-6", "addr", "add", v6 + "/64", "dev", dev, "nodad", ns=ns)
-        sh("ip", "link", "set", dev, "up", ns=ns)
-    sh("ip", "route", "add", "default", "via", GW_C4, ns=NS_C)
-    sh("ip", "-6", "route", "add", "default", "via", GW_C6, ns=NS_C)
-    sh("ip", "route", "add", "default", "via", GW_S4, ns=NS_S)
-    sh("ip", "-6", "route", "add", "default", "via", GW_S6, ns=NS_S)
-    for key in ("net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1",
-                "net.ipv4.conf.all.rp_filter=0",
-                "net.ipv4.conf.default.rp_filter=0"):
-        sh("sysctl", "-qw", key, ns=NS_G)
-    # The rules and policy routing as the helper installs them.
-    sh("sh", HELPER, "--udp", "--iface", "c1", "--ports",
-       "53,%d,%d,%d" % (ECHO_PORT, DENIED_PORT, UDP_PORT), "--to-port",
-       str(UDP_PORT), "--apply", ns=NS_G)
-    rules = sh("nft", "list", "table", "inet", "skua", ns=NS_G).stdout
-    assert b"udp dport" in rules and b"tproxy ip6 to" in rules, rules
-    # Link-local addresses are still in duplicate address detection: until
-    # it ends the gateway sends no neighbour solicitation for a datagram
-    # from a foreign (spoofed) source, which would then leave late, after
-    # its flow ended.  Wait for it (bounded).
-    end = time.monotonic() + 10
-    while any(sh("ip", "-6", "addr", "show", "tentative", ns=ns).stdout
-              for ns in (NS_C, NS_G, NS_S)):
-        assert time.monotonic() < end, "IPv6 DAD did not finish"
-        time.sleep(0.1)
-
-
-def destroy_topology():
-    for ns in (NS_C, NS_G, NS_S):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+""" % UDP_PORT
 
 
 def skua_conf(workdir, name="udp", max_flows=16384, idle="2 seconds",
@@ -259,108 +169,18 @@ def skua_conf(workdir, name="udp", max_flows=16384, idle="2 seconds",
     ]) + "\n"
 
 
-class Gateway:
-    """skua in the gateway namespace, and the UDP server in the server
-    one."""
+class UdpGateway(Gateway):
+    """netns.Gateway with the UDP server, the Python client and the JSON
+    access log."""
 
     def __init__(self, binary, workdir):
-        self.binary = binary
-        self.workdir = workdir
-        self.conf = os.path.join(workdir, "skua.conf")
-        self.cache_log = os.path.join(workdir, "cache.log")
-        self.access_log = os.path.join(workdir, "access.log")
         self.json_log = os.path.join(workdir, "access.json")
-        self.stderr_path = os.path.join(workdir, "stderr.log")
         self.peers = os.path.join(workdir, "dns_peers")
         self.client_py = os.path.join(workdir, "client.py")
-        self.skua = self.server = None
-        with open(self.conf, "w") as f:
-            f.write(skua_conf(workdir))
+        super().__init__(binary, workdir, skua_conf, SERVER,
+                         server_args=(HERE, self.peers))
         with open(self.client_py, "w") as f:
             f.write(CLIENT)
-
-    def start(self):
-        ready = os.path.join(self.workdir, "server.ready")
-        script = os.path.join(self.workdir, "server.py")
-        with open(script, "w") as f:
-            f.write(SERVER)
-        self.server = subprocess.Popen(
-            ["ip", "netns", "exec", NS_S, sys.executable, script, HERE,
-             ready, self.peers], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self._stderr = open(self.stderr_path, "ab")
-        self.skua = subprocess.Popen(
-            ["ip", "netns", "exec", NS_G, self.binary, "-N", "-f", self.conf,
-             "-d", "1"], stdin=subprocess.DEVNULL, stdout=self._stderr,
-            stderr=self._stderr,
-            env=clean_env(ASAN_OPTIONS=ASAN_OPTIONS,
-                          UBSAN_OPTIONS=UBSAN_OPTIONS))
-        self.wait_for(lambda: os.path.exists(ready), "the server to start")
-        self.wait_for(lambda: "started" in tail(self.cache_log, 1 << 16),
-                      "skua to start")
-
-    def wait_for(self, cond, what, timeout=15):
-        end = time.monotonic() + timeout
-        while not cond():
-            if self.skua is not None and self.skua.poll() is not None:
-                raise AssertionError("skua exited (%s) waiting for %s:\n%s"
-                                     % (self.skua.returncode, what,
-                                        tail(self.stderr_path)))
-            if time.monotonic() > end:
-                raise AssertionError("timed out waiting for %s\n%s\n%s" % (
-                    what, tail(self.stderr_path), tail(self.cache_log)))
-            time.sleep(0.05)
-
-    def reconfigure(self, **kw):
-        mark = tail(self.cache_log, 1 << 20).count("reconfigured")
-        with open(self.conf, "w") as f:
-            f.write(skua_conf(self.workdir, **kw))
-        self.skua.send_signal(signal.SIGHUP)
-        self.wait_for(lambda: tail(self.cache_log, 1 << 20)
-                      .count("reconfigured") > mark, "the reconfigure")
-
-    def stop(self):
-        problems = []
-        if self.skua is not None:
-            if self.skua.poll() is None:
-                self.skua.send_signal(signal.SIGTERM)
-                try:
-                    self.skua.wait(20)
-                except subprocess.TimeoutExpired:
-                    problems.append("skua ignored SIGTERM")
-                    self.skua.kill()
-                    self.skua.wait(10)
-            if not self._stderr.closed:
-                self._stderr.close()
-            if self.skua.returncode != 0 and not problems:
-                problems.append("skua exited %s" % self.skua.returncode)
-            for path in (self.stderr_path, self.cache_log):
-                text = tail(path, 1 << 20)
-                m = SANITIZER_RX.search(text)
-                if m:
-                    problems.append(text[m.start():m.start() + 2000])
-        if self.server is not None and self.server.poll() is None:
-            self.server.kill()
-            self.server.wait(10)
-        return problems
-
-    def log_lines(self, path=None):
-        try:
-            with open(path or self.access_log) as f:
-                return f.read().splitlines()
-        except OSError:
-            return []
-
-    def wait_log(self, rx, timeout=5, count=1):
-        rx = re.compile(rx)
-        found = []
-
-        def have():
-            found[:] = [ln for ln in self.log_lines() if rx.search(ln)]
-            return len(found) >= count
-        self.wait_for(have, "%d access.log line(s) matching %r (have %r)"
-                      % (count, rx.pattern, self.log_lines()[-5:]), timeout)
-        return found
 
     def json_entry(self, url, client_port):
         for ln in self.log_lines(self.json_log):
@@ -384,23 +204,16 @@ class Gateway:
 
 @pytest.fixture(scope="module")
 def gw(skua_bin, tmp_path_factory):
-    reason = why_not_runnable()
-    if reason:
-        pytest.skip(reason)
-    destroy_topology()
-    g = None
-    try:
-        build_topology()
-        g = Gateway(skua_bin, str(tmp_path_factory.mktemp("intercept_udp")))
-        g.start()
-        yield g
-    finally:
-        problems = g.stop() if g is not None else []
-        destroy_topology()
-        if g is not None:
-            print("=== access.log ===\n%s\n=== cache.log ===\n%s"
-                  % (tail(g.access_log), tail(g.cache_log)))
-    assert not problems, problems
+    def make():
+        rules = sh("nft", "list", "table", "inet", "skua", ns=NS_G).stdout
+        assert b"udp dport" in rules and b"tproxy ip6 to" in rules, rules
+        return UdpGateway(skua_bin,
+                          str(tmp_path_factory.mktemp("intercept_udp")))
+    yield from run_gateway(
+        make, probe_rules=PROBE_RULES, curl=False, wait_dad=True,
+        helper_args=("--udp", "--iface", "c1", "--ports",
+                     "53,%d,%d,%d" % (ECHO_PORT, DENIED_PORT, UDP_PORT),
+                     "--to-port", str(UDP_PORT)))
 
 
 def line_rx(client, url, result=r"UDP_TUNNEL/200"):
@@ -426,7 +239,7 @@ def test_dns_ipv4_through_interception(gw):
     assert [CLIENT4, str(cport)] in gw.dns_peers(), gw.dns_peers()
     # logged when the flow ends, after udp_dns_timeout (1 s)
     t0 = time.monotonic()
-    line = gw.wait_log(line_rx(CLIENT4, "%s:53" % SERVER4), timeout=5)[0]
+    line = gw.wait_log(line_rx(CLIENT4, "%s:53" % SERVER4), timeout=5)
     assert time.monotonic() - t0 < 4
     assert "ORIGINAL_DST/%s" % SERVER4 in line, line
     f = line.split()
@@ -464,7 +277,7 @@ def test_echo_several_datagrams_and_idle_end(gw):
     # one flow, one line, after udp_idle_timeout (2 s) without traffic
     t0 = time.monotonic()
     url = "%s:%d" % (SERVER4, ECHO_PORT)
-    lines = gw.wait_log(line_rx(CLIENT4, url), timeout=6)
+    lines = gw.wait_lines(line_rx(CLIENT4, url), timeout=6)
     assert time.monotonic() - t0 >= 1.0
     assert len(lines) == 1, lines
     e = gw.json_entry(url, cport)
@@ -491,7 +304,7 @@ def test_no_answer_logged_000(gw):
     out = gw.client("dns", silent, 53, "server.test")
     assert out.get("timeout"), out
     line = gw.wait_log(line_rx(CLIENT4, "%s:53" % silent,
-                               r"UDP_TUNNEL/000"), timeout=5)[0]
+                               r"UDP_TUNNEL/000"), timeout=5)
     assert line.split()[4] == "0", line
 
 
@@ -512,8 +325,8 @@ def test_spoof_client_ip_deny(gw):
 def test_intercept_access_denies_once(gw):
     out = gw.client("echo", SERVER4, DENIED_PORT, 3, 0.5)
     assert out["replies"] == [None, None, None], out
-    lines = gw.wait_log(line_rx(CLIENT4, "%s:%d" % (SERVER4, DENIED_PORT),
-                                r"UDP_DENIED/403"), timeout=5)
+    gw.wait_log(line_rx(CLIENT4, "%s:%d" % (SERVER4, DENIED_PORT),
+                        r"UDP_DENIED/403"), timeout=5)
     time.sleep(1.0)
     lines = [ln for ln in gw.log_lines()
              if "%s:%d" % (SERVER4, DENIED_PORT) in ln]

@@ -22,8 +22,7 @@ import pytest
 
 from harness import tail
 from netns import CLIENT4, CLIENT6, GW_C4, GW_S4, GW_S6, NS_C, NS_S, \
-    SERVER4, SERVER6, Gateway, build_topology, destroy_topology, \
-    sh, why_not_runnable
+    SERVER4, SERVER6, Gateway, run_gateway, sh
 from nginxd import find_nginx, make_cert
 
 pytestmark = pytest.mark.timeout_s(90)
@@ -186,6 +185,8 @@ class Topo:
     def __init__(self, binary, workdir):
         self.workdir = workdir
         self.gw = Gateway(binary, workdir, skua_conf, SERVER)
+        self.access_log, self.cache_log = \
+            self.gw.access_log, self.gw.cache_log
         with open(os.path.join(workdir, "hosts"), "a") as f:
             f.write("%s tls.test\n%s tls.test\n%s www.blocked.test\n"
                     "%s echo.test\n" % (SERVER4, SERVER6, SERVER4, SERVER4))
@@ -203,6 +204,12 @@ class Topo:
         self.client_py = os.path.join(workdir, "client.py")
         with open(self.client_py, "w") as f:
             f.write(CLIENT)
+
+    def start(self):
+        self.gw.start()
+        self.gw.wait_for(lambda: b":8443 " in sh("ss", "-ltn",
+                                                 ns=NS_S).stdout,
+                         "nginx to listen")
 
     def stop(self):
         if self.nginx.poll() is None:
@@ -237,26 +244,9 @@ class Topo:
 def topo(skua_bin, tmp_path_factory):
     if find_nginx() is None:
         pytest.skip("nginx is not installed")
-    reason = why_not_runnable(NFT_RULES)
-    if reason:
-        pytest.skip(reason)
-    destroy_topology()
-    t = None
-    try:
-        build_topology(NFT_RULES)
-        t = Topo(skua_bin, str(tmp_path_factory.mktemp("icpt_tls")))
-        t.gw.start()
-        t.gw.wait_for(lambda: b":8443 " in sh("ss", "-ltn",
-                                                ns=NS_S).stdout,
-                      "nginx to listen")
-        yield t
-    finally:
-        problems = t.stop() if t is not None else []
-        destroy_topology()
-        if t is not None:
-            print("=== access.log ===\n%s\n=== cache.log ===\n%s"
-                  % (tail(t.gw.access_log), tail(t.gw.cache_log)))
-    assert not problems, problems
+    yield from run_gateway(
+        lambda: Topo(skua_bin, str(tmp_path_factory.mktemp("icpt_tls"))),
+        NFT_RULES)
 
 
 def curl_tls(topo, name, addr, port=443, *args):
