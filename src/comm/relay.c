@@ -878,7 +878,9 @@ relay_splice_out(struct relay_splice *sp, int dst)
             continue;
         else if (errno == EWOULDBLOCK)
             errno = EAGAIN;
-        if (done > 0 && errno == EAGAIN)
+        /* Report what was written; an error other than EAGAIN comes
+         * back on the next call. */
+        if (done > 0)
             break;
         return -1;
     }

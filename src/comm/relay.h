@@ -85,9 +85,10 @@ ssize_t relay_splice_in(struct relay_splice *sp, int src, size_t max);
 
 /*
  * Write what the pipe holds to socket <dst>.  Return the bytes written (0
- * when the pipe was empty), or -1 with errno (EAGAIN: <dst> is full; EPIPE
- * or ECONNRESET: its peer has gone; EINVAL: it refuses splice, see
- * relay_splice_to_buf()).
+ * when the pipe was empty; fewer than it held when <dst> filled up or
+ * failed, a failure then reported by the next call), or -1 with errno
+ * (EAGAIN: <dst> is full; EPIPE or ECONNRESET: its peer has gone; EINVAL:
+ * it refuses splice, see relay_splice_to_buf()).
  */
 ssize_t relay_splice_out(struct relay_splice *sp, int dst);
 

@@ -51,6 +51,10 @@ struct comm_connect_opts;
 #define HTTP_HIGH_WATER (256u * 1024u)
 #define HTTP_LOW_WATER (64u * 1024u)
 #define HTTP_READ_SIZE (128 * 1024)
+/* Lingering close: at most this long in all, and this long without a
+ * byte from the client (nginx's lingering_time and lingering_timeout). */
+#define HTTP_LINGER_MAX_MS 30000
+#define HTTP_LINGER_IDLE_MS 5000
 /* A response body with at least this much left to come moves by splice
  * (socket -> pipe -> socket) once the buffers ahead of it are empty. */
 #define HTTP_SPLICE_MIN (64u * 1024u)
@@ -150,6 +154,9 @@ struct http_conn {
     bool rd_eof;
     bool rd_on, wr_on;
     bool in_process;
+    bool lingering;             /* answered and shut for writing: reading
+                                   and dropping until EOF or linger_end */
+    sk_msec_t linger_end;
 };
 
 struct http_srv {
@@ -190,6 +197,13 @@ struct http_srv *http_srv_new(struct worker *w, int fd, const char *key,
 void http_srv_close(struct http_srv *s);
 void http_srv_attach(struct http_srv *s, struct http_txn *t);
 void http_srv_flush(struct http_srv *s);
+/*
+ * Before <s> is reused at once: whatever the server sent past the end of
+ * its response (or its close) may still be in the socket, where s->in does
+ * not show it -- always so after a spliced body, which is read to its exact
+ * length.  Any byte or EOF there sets s->rd_eof (never reuse).
+ */
+void http_srv_check_clean(struct http_srv *s);
 void http_srv_update_read(struct http_srv *s);
 struct http_srv *http_pool_get(struct http_pool *p, const char *key);
 void http_pool_put(struct http_pool *p, struct http_srv *s);

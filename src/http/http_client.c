@@ -126,7 +126,11 @@ http_conn_update_read(struct http_conn *c)
     struct http_txn *t = c->txn;
     bool want;
 
-    if (c->closed || c->closing || c->rd_eof || c->fd == -1)
+    if (c->closed || c->rd_eof || c->fd == -1)
+        want = false;
+    else if (c->lingering)
+        want = true;
+    else if (c->closing)
         want = false;
     else if (t == NULL)
         want = true;
@@ -141,6 +145,65 @@ http_conn_update_read(struct http_conn *c)
         event_add(c->ev_rd, NULL);
     else
         event_del(c->ev_rd);
+}
+
+/* (Re-)arm the lingering close's timer: the idle limit, never past the
+ * end of the whole linger. */
+static void
+conn_linger_arm(struct http_conn *c)
+{
+    sk_msec_t now = sk_now_msec(), left = c->linger_end - now;
+    struct timeval tv;
+
+    if (left <= 0) {
+        http_conn_close(c);
+        return;
+    }
+    tv = sk_msec_tv(SK_MIN(left, (sk_msec_t)HTTP_LINGER_IDLE_MS));
+    event_add(c->ev_tm, &tv);
+}
+
+/*
+ * The last response is out: stop sending and let the client read it before
+ * the socket goes away (RFC 9112 section 9.6).  Bytes still unread in the
+ * receive queue at close() would make the kernel send a reset, which can
+ * destroy the response before the client has read it (a request body the
+ * answer did not wait for), so what the client sends now is read and
+ * dropped until its EOF or the linger times out.
+ */
+static void
+conn_linger(struct http_conn *c)
+{
+    shutdown(c->fd, SHUT_WR);
+    if (c->rd_eof) {
+        http_conn_close(c);
+        return;
+    }
+    c->lingering = true;
+    c->linger_end = sk_now_msec() + HTTP_LINGER_MAX_MS;
+    evbuffer_drain(c->in, evbuffer_get_length(c->in));
+    http_conn_update_read(c);
+    conn_linger_arm(c);
+}
+
+/* Lingering: read and drop what the client sends; close at its EOF. */
+static void
+conn_linger_read(struct http_conn *c, int fd)
+{
+    char buf[16384];
+    ssize_t n;
+    int i;
+
+    for (i = 0; i < 16; i++) {
+        n = recv(fd, buf, sizeof(buf), 0);
+        if (n > 0)
+            continue;
+        if (n == -1 && (errno == EAGAIN || errno == EINTR))
+            break;
+        http_conn_close(c);     /* EOF or error: nothing left to protect */
+        return;
+    }
+    conn_linger_arm(c);
 }
 
 void
@@ -165,12 +228,8 @@ http_conn_flush(struct http_conn *c)
             event_del(c->ev_wr);
             c->wr_on = false;
         }
-        if (c->closing && c->txn == NULL) {
-            /* Lingering: stop sending, let the client read what we sent
-             * before the socket goes away (RFC 9112 section 9.6). */
-            shutdown(c->fd, SHUT_WR);
-            http_conn_close(c);
-        }
+        if (c->closing && c->txn == NULL && !c->lingering)
+            conn_linger(c);
         return;
     }
     if (!c->wr_on) {
@@ -245,6 +304,10 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
     int n;
 
     http_conn_enter(c);
+    if (c->lingering) {
+        conn_linger_read(c, fd);
+        goto out;
+    }
     n = http_read(c->in, fd, HTTP_READ_SIZE);
     if (n > 0 && conn_maybe_socks(c))
         goto out;
@@ -281,7 +344,11 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
     struct http_txn *t = c->txn;
 
     http_conn_enter(c);
-    if (t == NULL) {
+    if (c->lingering) {
+        /* Each read re-arms the timer: the client was idle too long, or
+         * the whole linger is over. */
+        http_conn_close(c);
+    } else if (t == NULL) {
         sk_debug(SK_SEC_HTTP, 3, "client idle timeout");
         http_conn_close(c);
     } else if (t->state != TXN_TUNNEL) {
@@ -410,6 +477,10 @@ http_txn_finish(struct http_txn *t)
     if (s != NULL) {
         t->srv = NULL;
         s->txn = NULL;
+        /* A pipelined request is about to take a pooled connection in
+         * this very call: make sure this one is clean first. */
+        if (evbuffer_get_length(c->in) > 0)
+            http_srv_check_clean(s);
         if (t->resp_done && t->req_done && !s->rd_eof &&
             t->resp.body != HTTP_BODY_CLOSE &&
             !(t->resp.flags & HTTP_F_CONN_CLOSE) &&

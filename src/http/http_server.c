@@ -233,6 +233,20 @@ http_srv_update_read(struct http_srv *s)
 }
 
 void
+http_srv_check_clean(struct http_srv *s)
+{
+    char b;
+    ssize_t k;
+
+    if (s->rd_eof)
+        return;
+    k = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (k >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+                   errno != EINTR))
+        s->rd_eof = true;
+}
+
+void
 http_srv_flush(struct http_srv *s)
 {
     int n;
@@ -658,6 +672,8 @@ txn_splice_fallback(struct http_txn *t)
     relay_splice_close(&t->resp_pipe);
     t->resp_splice = false;
     t->resp_no_splice = true;
+    if (t->resp.body == HTTP_BODY_LENGTH && t->resp_left == 0)
+        t->resp_done = true;    /* all of it is in c->out now */
     return SKUA_OK;
 }
 
@@ -731,6 +747,7 @@ http_txn_splice_pump(struct http_txn *t)
         if (t->resp_done) {
             relay_splice_close(sp);
             t->resp_splice = false;
+            http_srv_check_clean(s);
             http_txn_finish(t);
             return;
         }

@@ -277,11 +277,13 @@ class PyOrigin:
                 head += b"Content-Length: %d\r\n\r\n" % n
             if kind == "bigtrunc":
                 body = body[:n // 2]
+            if req.method == "HEAD":
+                body = b""
+            if kind == "bigextra":
+                body += b"X" * 1000     # sent with the end of the body
             conn.sendall(head)
             for i in range(0, len(body), 100000):
                 conn.sendall(body[i:i + 100000])
-            if kind == "bigextra":
-                conn.sendall(b"X" * 1000)
             return kind == "big" and keep
         if path.startswith("/hang"):
             self._stop.wait(120)

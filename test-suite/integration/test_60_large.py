@@ -1,6 +1,7 @@
 """Large transfers: skua streams them with bounded memory."""
 
 import hashlib
+import os
 import socket
 import subprocess
 import threading
@@ -180,20 +181,186 @@ def test_spliced_close_delimited_body(skua, pyorigin):
     skua.wait_log(access_rx(r"TCP_MISS/200", "GET", u))
 
 
-def test_spliced_body_never_carries_bytes_past_its_length(skua, pyorigin):
-    """A server that sends more than its Content-Length: the client gets
-    exactly the body, and the extra bytes never become a response."""
-    n = 1000 * 1000
+def _req(port, path, method=b"GET"):
+    return (b"%s http://pyorigin.test:%d%s HTTP/1.1\r\n"
+            b"Host: pyorigin.test:%d\r\n\r\n"
+            % (method, port, path.encode(), port))
+
+
+@pytest.mark.parametrize("n", [1000 * 1000, 50000])
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_body_never_carries_bytes_past_its_length(skua, pyorigin, n,
+                                                  pipelined):
+    """A server that sends more than its Content-Length (spliced or
+    buffered body): the client gets exactly the body, and the extra bytes
+    never become a response, even for a request already waiting."""
     with RawClient(skua.port, timeout=30) as c:
-        _get(c, pyorigin.port, "/bigextra/%d" % n)
+        c.send(_req(pyorigin.port, "/bigextra/%d" % n) +
+               (_req(pyorigin.port, "/after") if pipelined else b""))
         r = c.read_response()
         assert len(r.body) == n
         assert _digest(r.body) == _digest(big_body(n))
-        _get(c, pyorigin.port, "/after")
+        if not pipelined:
+            c.send(_req(pyorigin.port, "/after"))
         r = c.read_response()
         assert r.status == 200 and r.body == b"ok /after\n"
     # the polluted server connection was not used for the second request
     assert pyorigin.connections == 2, pyorigin.connections
+
+
+def _one_shot_origin(handler):
+    """A listening socket whose first connection goes to <handler> in a
+    thread; return (socket, port)."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(4)
+
+    def run():
+        try:
+            conn, _ = ls.accept()
+        except OSError:
+            return
+        try:
+            handler(conn)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+    threading.Thread(target=run, daemon=True).start()
+    return ls, ls.getsockname()[1]
+
+
+def _read_head(conn):
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = conn.recv(65536)
+        if not d:
+            break
+        buf += d
+    return buf.partition(b"\r\n\r\n")[2]
+
+
+@pytest.mark.parametrize("n", [500000, 60000])
+def test_stray_response_after_a_body_is_never_delivered(skua, n):
+    """A server that keeps its connection open after a body followed by a
+    whole forged response: a pipelined request must not be answered with
+    it."""
+    def handler(conn):
+        _read_head(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n
+                     + big_body(n) + b"HTTP/1.1 200 OK\r\n"
+                     b"Content-Length: 5\r\n\r\nEVIL!")
+        time.sleep(3)
+    ls, port = _one_shot_origin(handler)
+    try:
+        with RawClient(skua.port, timeout=15) as c:
+            c.send(_req(port, "/a") + _req(port, "/b"))
+            r = c.read_response()
+            assert _digest(r.body) == _digest(big_body(n))
+            try:
+                r = c.read_response()
+            except (EOFError, OSError):
+                return              # refused or closed: fine
+            assert r.body != b"EVIL!", "a stray response was delivered"
+    finally:
+        ls.close()
+
+
+@pytest.mark.parametrize("slow_reader", [False, True])
+def test_response_before_the_upload_ends_arrives_whole(skua, slow_reader):
+    """The server answers (a large body) without waiting for the request
+    body, which the client is still sending: skua closes lingering, so the
+    client reads the whole response instead of a reset."""
+    n = 2 * 1000 * 1000
+    up = 50 * 1000 * 1000
+
+    def handler(conn):
+        _read_head(conn)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
+        body = big_body(n)
+        for i in range(0, n, 100000):
+            conn.sendall(body[i:i + 100000])
+        conn.settimeout(10)
+        while conn.recv(65536):
+            pass
+    ls, port = _one_shot_origin(handler)
+    c = RawClient(skua.port, timeout=20)
+    if slow_reader:
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    c.send(b"POST http://pyorigin.test:%d/up HTTP/1.1\r\n"
+           b"Host: pyorigin.test:%d\r\nContent-Length: %d\r\n\r\n"
+           % (port, port, up))
+    stop = threading.Event()
+
+    def uploader():
+        chunk = b"u" * 65536
+        try:
+            while not stop.is_set():
+                c.sock.sendall(chunk)
+                stop.wait(0.005)
+        except OSError:
+            pass
+    th = threading.Thread(target=uploader, daemon=True)
+    th.start()
+    got = b""
+    try:
+        while True:
+            d = c.sock.recv(65536)
+            if not d:
+                break
+            got += d
+            if slow_reader:
+                time.sleep(0.001)
+            if len(got.partition(b"\r\n\r\n")[2]) >= n:
+                break
+    finally:
+        stop.set()
+        th.join(5)
+        c.close()
+        ls.close()
+    body = got.partition(b"\r\n\r\n")[2]
+    assert got.startswith(b"HTTP/1.1 200")
+    assert len(body) == n, "got %d of %d body bytes" % (len(body), n)
+    assert _digest(body) == _digest(big_body(n))
+
+
+def test_pipelined_spliced_and_buffered_bodies(skua, pyorigin):
+    n = 3 * 1000 * 1000 + 3
+    want = _digest(big_body(n))
+    with RawClient(skua.port, timeout=30) as c:
+        c.send(_req(pyorigin.port, "/big/%d" % n) +
+               _req(pyorigin.port, "/small1") +
+               _req(pyorigin.port, "/big/%d" % n, method=b"HEAD") +
+               _req(pyorigin.port, "/big/%d" % n) +
+               _req(pyorigin.port, "/bigclose/%d" % n))
+        assert _digest(c.read_response().body) == want
+        assert c.read_response().body == b"ok /small1\n"
+        r = c.read_response(method="HEAD")
+        assert r.status == 200 and r.header("content-length") == str(n)
+        assert _digest(c.read_response().body) == want
+        assert _digest(c.read_response().body) == want
+
+
+def _cpu_s(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.parametrize("path", ["/big/%d", "/bigclose/%d"])
+def test_spliced_body_paused_reader_costs_nothing(skua, pyorigin, path):
+    """While the client reads nothing, a spliced transfer waits without
+    spinning (a busy loop would burn the whole interval)."""
+    n = 40 * 1000 * 1000
+    with RawClient(skua.port, timeout=30) as c:
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        c.send(_req(pyorigin.port, path % n))
+        c.read_head()
+        c._take(100000)
+        time.sleep(0.5)
+        a = _cpu_s(skua.pid)
+        time.sleep(2)
+        used = _cpu_s(skua.pid) - a
+        assert used < 1.0, "skua used %.2f s of CPU in 2 s" % used
 
 
 def test_spliced_body_cut_short(skua, pyorigin):

@@ -432,6 +432,24 @@ def test_greeting_and_request_in_one_packet(socks_skua, echo):
     s.close()
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "tunnel.test"])
+def test_half_close_right_after_the_request(socks_skua, echo, host):
+    """Request, early data and the client's half-close, all before the
+    reply: the data reaches the server, the half-close follows it, and the
+    answer the server gives to it comes back."""
+    s = socket.create_connection(("127.0.0.1", socks_skua.socks_port))
+    s.sendall(b"\x05\x01\x00" + s5_request(1, host, echo.port)
+              + b"early\n")
+    s.shutdown(socket.SHUT_WR)
+    assert recv_exact(s, 2) == b"\x05\x00"
+    rep, _ = s5_read_reply(s)
+    assert rep == 0
+    assert recv_all(s) == b"early\nbye\n"
+    s.close()
+    socks_skua.wait_log(access_rx(r"TCP_TUNNEL/200", "SOCKS5_CONNECT",
+                                  "%s:%d" % (host, echo.port)))
+
+
 def test_byte_at_a_time(socks_skua, echo):
     s = socket.create_connection(("127.0.0.1", socks_skua.socks_port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
