@@ -573,6 +573,11 @@ relay_shut(struct relay *r, struct relay_dir *d, int dst)
 {
     d->shut = 1;
     relay_pipe_put(d);
+    /* The last direction to end: the relay closes <dst> next, and since
+     * <dst> was read to its EOF that close sends the FIN itself (a
+     * system call less per relay). */
+    if (r->dir[0].shut && r->dir[1].shut)
+        return 0;
     if (shutdown(dst, SHUT_WR) == -1 && errno != ENOTCONN)
         return -1;
     return 0;

@@ -154,6 +154,9 @@ struct http_conn {
     bool rd_eof;
     bool rd_on, wr_on;
     bool in_process;
+    bool linger_wanted;         /* the client may still be sending (a
+                                   request body not read to its end, a
+                                   request not understood) */
     bool lingering;             /* answered and shut for writing: reading
                                    and dropping until EOF or linger_end */
     sk_msec_t linger_end;

@@ -168,14 +168,17 @@ conn_linger_arm(struct http_conn *c)
  * the socket goes away (RFC 9112 section 9.6).  Bytes still unread in the
  * receive queue at close() would make the kernel send a reset, which can
  * destroy the response before the client has read it (a request body the
- * answer did not wait for), so what the client sends now is read and
- * dropped until its EOF or the linger times out.
+ * answer did not wait for), so when the client may still be sending, what
+ * it sends now is read and dropped until its EOF or the linger times out.
  */
 static void
 conn_linger(struct http_conn *c)
 {
     shutdown(c->fd, SHUT_WR);
-    if (c->rd_eof) {
+    if (c->rd_eof ||
+        (!c->linger_wanted && evbuffer_get_length(c->in) == 0)) {
+        /* Nothing more is expected (as nginx's lingering_close on):
+         * closing now sends a plain FIN. */
         http_conn_close(c);
         return;
     }
@@ -493,6 +496,8 @@ http_txn_finish(struct http_txn *t)
     }
     if (!t->keepalive || !t->req_done || worker_is_stopping(c->w))
         c->closing = true;
+    if (!t->req_done)
+        c->linger_wanted = true;
     txn_free(t);
     if (c->closed)
         return;
@@ -524,6 +529,8 @@ http_txn_abort(struct http_txn *t)
     /* Hand over what already arrived, then close: the client sees the
      * message end early, never a message that looks complete. */
     c->closing = true;
+    if (!t->req_done)
+        c->linger_wanted = true;
     txn_free(t);
     http_conn_flush(c);
 }

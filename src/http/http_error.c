@@ -300,5 +300,6 @@ http_error_reply_raw(struct http_conn *c, int status, const char *name,
     rec.client = c->peer;
     render(c, &rec, status, name, detail, true);
     c->closing = true;
+    c->linger_wanted = true;    /* the rest of what it sent is unread */
     http_conn_flush(c);
 }
