@@ -37,8 +37,10 @@
  * The relay pointer is invalid inside done() (use its <st> argument, not
  * relay_get_stats()) and after it; relay_abort() is for use from outside
  * the relay's own callbacks.  The sockets must not have events of their
- * own left in the same event_base (libevent refuses to mix edge- and
- * level-triggered events on one descriptor: relay_start() then fails).
+ * own left in the same event_base: libevent 2.1 does not mix edge- and
+ * level-triggered events on one descriptor (outside its debug mode it
+ * silently keeps the mode already registered, and the relay would run
+ * level-triggered).
  * Edge-triggered events need epoll or kqueue; libevent's select and poll
  * backends would make the relay spin.
  *

@@ -122,6 +122,7 @@ struct http_txn {
     uint64_t resp_left;
     struct http_chunked resp_chunk;
     bool keepalive;             /* client connection persists after */
+    bool client_persist;        /* ... as the client's request asked */
     bool resp_splice;           /* body moving by splice: <resp_pipe> */
     bool resp_no_splice;        /* splice refused: copy to the end */
     struct relay_splice resp_pipe;

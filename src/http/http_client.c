@@ -175,10 +175,10 @@ static void
 conn_linger(struct http_conn *c)
 {
     shutdown(c->fd, SHUT_WR);
-    if (c->rd_eof ||
+    if (c->rd_eof || worker_is_stopping(c->w) ||
         (!c->linger_wanted && evbuffer_get_length(c->in) == 0)) {
-        /* Nothing more is expected (as nginx's lingering_close on):
-         * closing now sends a plain FIN. */
+        /* Nothing more is expected (as nginx's lingering_close on), or
+         * the worker is stopping: close now. */
         http_conn_close(c);
         return;
     }
@@ -496,7 +496,10 @@ http_txn_finish(struct http_txn *t)
     }
     if (!t->keepalive || !t->req_done || worker_is_stopping(c->w))
         c->closing = true;
-    if (!t->req_done)
+    /* Closing a connection the client meant to keep (it may pipeline
+     * the next request any moment), or with a request body unread: the
+     * client may still be sending. */
+    if (!t->req_done || t->client_persist)
         c->linger_wanted = true;
     txn_free(t);
     if (c->closed)
@@ -529,7 +532,7 @@ http_txn_abort(struct http_txn *t)
     /* Hand over what already arrived, then close: the client sees the
      * message end early, never a message that looks complete. */
     c->closing = true;
-    if (!t->req_done)
+    if (!t->req_done || t->client_persist)
         c->linger_wanted = true;
     txn_free(t);
     http_conn_flush(c);
@@ -950,6 +953,7 @@ txn_start(struct http_txn *t)
     t->keepalive = m->version_minor == 1
         ? !(m->flags & (HTTP_F_CONN_CLOSE | HTTP_F_PROXY_CLOSE))
         : (m->flags & (HTTP_F_CONN_KEEPALIVE | HTTP_F_PROXY_KEEPALIVE)) != 0;
+    t->client_persist = t->keepalive;
     if (m->body == HTTP_BODY_LENGTH) {
         t->req_left = m->content_length;
         t->req_done = m->content_length == 0;

@@ -672,8 +672,10 @@ txn_splice_fallback(struct http_txn *t)
     relay_splice_close(&t->resp_pipe);
     t->resp_splice = false;
     t->resp_no_splice = true;
-    if (t->resp.body == HTTP_BODY_LENGTH && t->resp_left == 0)
+    if (t->resp.body == HTTP_BODY_LENGTH && t->resp_left == 0) {
         t->resp_done = true;    /* all of it is in c->out now */
+        http_srv_check_clean(t->srv);
+    }
     return SKUA_OK;
 }
 

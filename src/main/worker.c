@@ -118,11 +118,12 @@ worker_listen_open(const struct conf_http_port *p, char *err, size_t errlen)
         goto fail_close;
     if (bind(fd, sa, sk_addr_len(sa)) == -1)
         goto fail_close;
-    if (!udp && listen(fd, 4096) == -1)
-        goto fail_close;
-    /* Accepted connections inherit it (worker_accepted_nodelay()). */
+    /* Accepted connections inherit it (worker_accepted_nodelay()); set
+     * before listen() so that no connection can complete without it. */
     if (!udp)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    if (!udp && listen(fd, 4096) == -1)
+        goto fail_close;
     return fd;
 
 fail_close:
@@ -598,25 +599,18 @@ runtime_signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * A worker's event base.  With epoll, changes are batched until the next
- * wait (libevent's changelist), so the delete-then-add of one descriptor in
- * one callback -- a handshake's level-triggered read handing over to the
- * relay's edge-triggered one, a connect's write event giving way to the
- * relay -- costs one epoll_ctl, or none.  The changelist misbehaves only
- * for descriptors dup()ed while registered, which skua never does.
+ * A worker's event base.  Not with libevent's epoll changelist
+ * (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST), which would merge a delete and a
+ * re-add of one descriptor into one epoll_ctl: a pending delete keeps the
+ * edge-triggered flag of the relay's events, and a socket that reuses a
+ * just-closed relay descriptor's number in the same loop iteration would
+ * be registered edge-triggered by mistake (seen: a level-triggered
+ * handshake read then missed its wakeups).
  */
 static struct event_base *
 worker_base_new(void)
 {
-    struct event_config *cfg = event_config_new();
-    struct event_base *b;
-
-    if (cfg == NULL)
-        return NULL;
-    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-    b = event_base_new_with_config(cfg);
-    event_config_free(cfg);
-    return b;
+    return event_base_new();
 }
 
 static int

@@ -6,8 +6,9 @@
  *
  * Every byte is parsed by src/proto/socks_parse.c; this file only moves
  * bytes and decides.  Input is bounded (SOCKS_MAX_PENDING) until the
- * request is complete, and reading stops while the request is being
- * served, so a client cannot make skua buffer more.  Not here: BIND
+ * request is complete and while it is being served (early bytes wait for
+ * the relay; reading stops at the bound), so a client cannot make skua
+ * buffer more.  Not here: BIND
  * (socks_bind.c), UDP ASSOCIATE (socks_udp.c), the password file format
  * (src/auth/).
  */
@@ -632,9 +633,9 @@ socks_request(struct socks_sess *s, const struct socks_request *req)
     struct sockaddr_storage lit;
 
     s->state = SOCKS_S_WORKING;
-    /* The read event stays: what the client sends early is kept for the
-     * relay, and the relay's edge-triggered event replaces it in the same
-     * callback (one epoll_ctl, see worker_base_new()). */
+    /* The read event stays while the request is served: what the client
+     * sends early is kept for the relay (bounded), and a client that
+     * resets or leaves during a slow lookup or connect is noticed. */
     event_del(s->ev_tm);
     socks_describe(s, req);
     if (s->version == 4 &&

@@ -324,6 +324,33 @@ def test_response_before_the_upload_ends_arrives_whole(skua, slow_reader):
     assert _digest(body) == _digest(big_body(n))
 
 
+@pytest.mark.parametrize("n", [300000, 30000])
+def test_pipelined_request_behind_a_closing_response(skua, pyorigin, n):
+    """A keep-alive client, an origin whose body ends with its close (so
+    skua answers Connection: close), and a second request the client sends
+    once skua is done with the first: the first response still arrives
+    whole, never cut by a reset."""
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.settimeout(20)
+    c.connect(("127.0.0.1", skua.port))
+    try:
+        c.sendall(_req(pyorigin.port, "/bigclose/%d" % n))
+        time.sleep(1.0)
+        c.sendall(_req(pyorigin.port, "/second"))
+        got = b""
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            got += d
+    finally:
+        c.close()
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert len(body) == n and body == big_body(n)
+
+
 def test_pipelined_spliced_and_buffered_bodies(skua, pyorigin):
     n = 3 * 1000 * 1000 + 3
     want = _digest(big_body(n))
