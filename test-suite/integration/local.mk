@@ -22,5 +22,6 @@ EXTRA_DIST += test-suite/integration/run.sh \
 	test-suite/integration/test_60_large.py \
 	test-suite/integration/test_80_intercept.py \
 	test-suite/integration/test_81_intercept_udp.py \
+	test-suite/integration/test_82_intercept_tls_tcp.py \
 	test-suite/integration/test_70_socks.py \
 	test-suite/integration/test_71_socks_udp.py
