@@ -392,7 +392,7 @@ relay_flush_pipe(struct relay *r, struct relay_dir *d, int dst)
             d->wr_ready = 0;
             return SKUA_AGAIN;
         }
-        if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+        if (relay_splice_refused(errno)) {
             if (relay_pipe_to_buf(d) == -1)
                 return SKUA_ERROR;
             return relay_flush_buf(r, d, dst);
@@ -496,7 +496,7 @@ relay_fill(struct relay *r, struct relay_dir *d, int src, int dst)
         d->rd_ready = 0;
         return SKUA_AGAIN;
     }
-    if ((errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) &&
+    if (relay_splice_refused(errno) &&
         d->in_pipe == 0) {
         sk_debug(SK_SEC_RELAY, SK_LOG_DEBUG,
                  "relay: splice refused on fd %d, copying", src);

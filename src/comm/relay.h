@@ -12,6 +12,8 @@
 #ifndef SK_RELAY_H
 #define SK_RELAY_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -70,6 +72,14 @@ struct relay_splice {
     uint32_t size;              /* the pipe's capacity */
     uint32_t in_pipe;           /* bytes read and not yet written */
 };
+
+/* True if <err> from splice(2) means the descriptor refuses splicing
+ * (copy instead), not a failure of the connection. */
+static inline bool
+relay_splice_refused(int err)
+{
+    return err == EINVAL || err == ENOSYS || err == EOPNOTSUPP;
+}
 
 /* Take a pipe for <sp>.  Return 0, or -1 when splice cannot be used here
  * (no splice(2), out of descriptors). */

@@ -157,7 +157,8 @@ struct http_conn {
     bool in_process;
     bool linger_wanted;         /* the client may still be sending (a
                                    request body not read to its end, a
-                                   request not understood) */
+                                   request not understood, a connection
+                                   it meant to keep) */
     bool lingering;             /* answered and shut for writing: reading
                                    and dropping until EOF or linger_end */
     sk_msec_t linger_end;

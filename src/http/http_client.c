@@ -260,9 +260,7 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
     t = c->txn;
     if (!c->closed && t != NULL && t->srv != NULL) {
         t->srv->last_io = sk_now_msec();
-        if (evbuffer_get_length(c->out) == 0 &&
-                   evbuffer_get_length(t->srv->in) == 0 &&
-                   http_txn_splice_start(t)) {
+        if (http_txn_splice_start(t)) {
             /* the body moves by splice from here on */
         } else if (evbuffer_get_length(c->out) < HTTP_LOW_WATER) {
             /* Bytes the pump left behind when <out> was full wait in

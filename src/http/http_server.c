@@ -609,8 +609,7 @@ http_txn_on_response(struct http_txn *t)
         http_txn_finish(t);
         return;
     }
-    if (evbuffer_get_length(c->out) == 0 && evbuffer_get_length(s->in) == 0 &&
-        http_txn_splice_start(t))
+    if (http_txn_splice_start(t))
         return;
     http_srv_update_read(s);
 }
@@ -638,9 +637,20 @@ txn_splice_eligible(const struct http_txn *t)
     }
 }
 
+/* Back to the buffered path: the pipe goes back to the pool (closed if
+ * not empty); <refused> keeps this body from splicing again. */
+static void
+txn_splice_end(struct http_txn *t, bool refused)
+{
+    relay_splice_close(&t->resp_pipe);
+    t->resp_splice = false;
+    t->resp_no_splice = refused;
+}
+
 bool
 http_txn_splice_start(struct http_txn *t)
 {
+    /* Bytes buffered ahead of the body go first, by the buffered path. */
     if (!txn_splice_eligible(t) || evbuffer_get_length(t->srv->in) > 0 ||
         evbuffer_get_length(t->c->out) > 0)
         return false;
@@ -669,9 +679,7 @@ txn_splice_fallback(struct http_txn *t)
         return SKUA_ERROR;
     }
     t->rec.bytes_out += n;
-    relay_splice_close(&t->resp_pipe);
-    t->resp_splice = false;
-    t->resp_no_splice = true;
+    txn_splice_end(t, true);
     if (t->resp.body == HTTP_BODY_LENGTH && t->resp_left == 0) {
         t->resp_done = true;    /* all of it is in c->out now */
         http_srv_check_clean(t->srv);
@@ -695,8 +703,7 @@ http_txn_splice_pump(struct http_txn *t)
             if (n > 0)
                 t->rec.bytes_out += (uint64_t)n;
             if (n == -1 && errno != EAGAIN) {
-                if (errno == EINVAL || errno == ENOSYS ||
-                    errno == EOPNOTSUPP) {
+                if (relay_splice_refused(errno)) {
                     if (txn_splice_fallback(t) != SKUA_OK)
                         return;
                     http_txn_on_response(t);
@@ -724,12 +731,9 @@ http_txn_splice_pump(struct http_txn *t)
         }
         if (n == -1 && errno == EAGAIN)
             break;
-        if (n == -1 && (errno == EINVAL || errno == ENOSYS ||
-                        errno == EOPNOTSUPP) && sp->in_pipe == 0) {
+        if (n == -1 && relay_splice_refused(errno) && sp->in_pipe == 0) {
             /* The server socket refused: back to reading it. */
-            relay_splice_close(sp);
-            t->resp_splice = false;
-            t->resp_no_splice = true;
+            txn_splice_end(t, true);
             http_srv_update_read(s);
             return;
         }
@@ -747,8 +751,7 @@ http_txn_splice_pump(struct http_txn *t)
             return;
         }
         if (t->resp_done) {
-            relay_splice_close(sp);
-            t->resp_splice = false;
+            txn_splice_end(t, false);
             http_srv_check_clean(s);
             http_txn_finish(t);
             return;

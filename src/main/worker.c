@@ -598,21 +598,6 @@ runtime_signal_cb(evutil_socket_t sig, short what, void *arg)
     }
 }
 
-/*
- * A worker's event base.  Not with libevent's epoll changelist
- * (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST), which would merge a delete and a
- * re-add of one descriptor into one epoll_ctl: a pending delete keeps the
- * edge-triggered flag of the relay's events, and a socket that reuses a
- * just-closed relay descriptor's number in the same loop iteration would
- * be registered edge-triggered by mistake (seen: a level-triggered
- * handshake read then missed its wakeups).
- */
-static struct event_base *
-worker_base_new(void)
-{
-    return event_base_new();
-}
-
 static int
 worker_init(struct worker *w, int id)
 {
@@ -621,7 +606,14 @@ worker_init(struct worker *w, int id)
     w->id = id;
     w->conns.next = w->conns.prev = &w->conns;
     pthread_mutex_init(&w->msg_lock, NULL);
-    w->base = worker_base_new();
+    /*
+     * Not with libevent's epoll changelist (EVENT_BASE_FLAG_EPOLL_USE_
+     * CHANGELIST): a pending delete keeps the edge-triggered flag of the
+     * relay's events, and a socket reusing a just-closed relay descriptor's
+     * number in the same loop iteration would be registered edge-triggered
+     * by mistake (seen: a level-triggered handshake read missed wakeups).
+     */
+    w->base = event_base_new();
     if (w->base == NULL)
         return -1;
     w->ev_msg = event_new(w->base, -1, EV_PERSIST | EV_READ, worker_msg_cb,

@@ -279,11 +279,13 @@ class PyOrigin:
                 body = body[:n // 2]
             if req.method == "HEAD":
                 body = b""
+            pieces = [body[i:i + 100000]
+                      for i in range(0, len(body), 100000)] or [b""]
             if kind == "bigextra":
-                body += b"X" * 1000     # sent with the end of the body
+                pieces[-1] += b"X" * 1000   # in one send with the body's end
             conn.sendall(head)
-            for i in range(0, len(body), 100000):
-                conn.sendall(body[i:i + 100000])
+            for piece in pieces:
+                conn.sendall(piece)
             return kind == "big" and keep
         if path.startswith("/hang"):
             self._stop.wait(120)
