@@ -159,9 +159,20 @@ class Skua:
             f.write(text)
         return self.conf_path
 
+    def _starts_logged(self):
+        """How many times cache.log says skua started (0 if it has none)."""
+        try:
+            with open(self.cache_log, errors="replace") as f:
+                return f.read().count(" started, ")
+        except FileNotFoundError:
+            return 0
+
     def start(self, wait=True):
         if not os.path.exists(self.conf_path):
             self.write_conf()
+        with open(self.conf_path) as f:
+            logs_here = self.cache_log in f.read()
+        starts = self._starts_logged()
         self._stderr = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(
             [self.binary, "-N", "-f", self.conf_path, "-d", "1"],
@@ -176,6 +187,13 @@ class Skua:
                 "--- stderr ---\n%s\n--- config ---\n%s"
                 % (self.port, rc, tail(self.stderr_path),
                    tail(self.conf_path)))
+        # The first port listening does not mean the others do (socks_port,
+        # tcp_port ... open just after): skua logs "started" once they all
+        # are.
+        end = time.monotonic() + 15
+        while (wait and logs_here and self._starts_logged() <= starts and
+               self.proc.poll() is None and time.monotonic() < end):
+            time.sleep(0.02)
         return self
 
     def ctl(self, action, timeout=30):
