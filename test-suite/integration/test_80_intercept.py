@@ -263,3 +263,59 @@ def test_helper_apply_and_remove(gw):
         assert "fwmark" not in sh("ip", "rule", ns=ns).stdout.decode()
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_helper_named_sets(gw):
+    """Rule sets with --name live side by side (a gateway intercepting
+    HTTP by REDIRECT, TLS by TPROXY and DNS over UDP at once), come off
+    one by one, and share the TPROXY policy routing until the last one
+    using it goes."""
+    ns = TAG + "h"
+    sh("ip", "netns", "add", ns)
+
+    def tables():
+        out = sh("nft", "list", "tables", "inet", ns=ns).stdout.decode()
+        return sorted(re.findall(r"table inet (\S+)", out))
+
+    def fwmark_rules():
+        return [line for fam in ("-4", "-6") for line in
+                sh("ip", fam, "rule", ns=ns).stdout.decode().splitlines()
+                if "fwmark 0x1 lookup 100" in line]
+
+    try:
+        sh("ip", "link", "set", "lo", "up", ns=ns)
+        sh("sh", HELPER, "--name", "web", "--ports", "80",
+           "--to-port", "3129", "--apply", ns=ns)
+        sh("sh", HELPER, "--name", "tls", "--tproxy", "--ports", "443",
+           "--to-port", "3130", "--apply", ns=ns)
+        sh("sh", HELPER, "--name", "dns", "--udp", "--ports", "53",
+           "--to-port", "3131", "--apply", ns=ns)
+        assert tables() == ["skua_dns", "skua_tls", "skua_web"]
+        web = sh("nft", "list", "table", "inet", "skua_web",
+                 ns=ns).stdout.decode()
+        dns = sh("nft", "list", "table", "inet", "skua_dns",
+                 ns=ns).stdout.decode()
+        assert "tcp dport 80 redirect to :3129" in web, web
+        assert "udp dport 53 tproxy ip to :3131" in dns, dns
+        # one policy routing rule per family, however many sets use it
+        assert len(fwmark_rules()) == 2, fwmark_rules()
+        # the same name twice is refused, the rules stay as they were
+        p = sh("sh", HELPER, "--name", "web", "--ports", "8080",
+               "--apply", ns=ns, check=False)
+        assert p.returncode != 0 and b"exists already" in p.stderr
+        for bad in ("a-b", "x" * 13):
+            p = sh("sh", HELPER, "--name", bad, "--apply", ns=ns,
+                   check=False)
+            assert p.returncode == 2 and b"--name" in p.stderr, p.stderr
+        sh("sh", HELPER, "--name", "tls", "--remove", ns=ns)
+        assert tables() == ["skua_dns", "skua_web"]
+        assert len(fwmark_rules()) == 2, "dns still needs the routing"
+        sh("sh", HELPER, "--name", "dns", "--remove", ns=ns)
+        assert tables() == ["skua_web"]
+        assert fwmark_rules() == []
+        assert sh("ip", "route", "show", "table", "100",
+                  ns=ns).stdout.strip() == b""
+        sh("sh", HELPER, "--name", "web", "--remove", ns=ns)
+        assert tables() == []
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
