@@ -113,3 +113,64 @@ udp_flow_timeout(uint16_t dport, sk_msec_t idle_ms, sk_msec_t dns_ms)
 {
     return dport == 53 ? dns_ms : idle_ms;
 }
+
+/* The Internet checksum (RFC 1071) of <len> bytes at <p>. */
+static uint16_t
+udp_flow_cksum(const uint8_t *p, size_t len)
+{
+    uint32_t sum = 0;
+    size_t i;
+
+    for (i = 0; i + 1 < len; i += 2)
+        sum += (uint32_t)p[i] << 8 | p[i + 1];
+    if (len & 1)
+        sum += (uint32_t)p[len - 1] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static void
+udp_flow_put16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+size_t
+udp_flow_icmp_unreach(const struct udp_flow_key *k, size_t dgram_len,
+                      uint8_t *out, size_t cap)
+{
+    bool v4 = k->family == AF_INET;
+    size_t iph = v4 ? 20 : 40, len = 8 + iph + 8;
+    uint32_t ulen = (uint32_t)SK_MIN(dgram_len + 8, 0xffff);
+    uint8_t *ip = out + 8, *udp = out + 8 + iph;
+
+    if (cap < len || (k->family != AF_INET && k->family != AF_INET6))
+        return 0;
+    memset(out, 0, len);
+    out[0] = v4 ? 3 : 1;                /* destination unreachable */
+    out[1] = v4 ? 3 : 4;                /* port unreachable */
+    if (v4) {
+        ip[0] = 0x45;                   /* version 4, 20-byte header */
+        udp_flow_put16(ip + 2, SK_MIN(ulen + 20, 0xffff));
+        ip[8] = 64;                     /* TTL */
+        ip[9] = IPPROTO_UDP;
+        memcpy(ip + 12, k->caddr, 4);
+        memcpy(ip + 16, k->daddr, 4);
+        udp_flow_put16(ip + 10, udp_flow_cksum(ip, 20));
+    } else {
+        ip[0] = 0x60;                   /* version 6 */
+        udp_flow_put16(ip + 4, ulen);   /* payload length */
+        ip[6] = IPPROTO_UDP;
+        ip[7] = 64;                     /* hop limit */
+        memcpy(ip + 8, k->caddr, 16);
+        memcpy(ip + 24, k->daddr, 16);
+    }
+    udp_flow_put16(udp, k->cport);
+    udp_flow_put16(udp + 2, k->dport);
+    udp_flow_put16(udp + 4, ulen);
+    if (v4)
+        udp_flow_put16(out + 2, udp_flow_cksum(out, len));
+    return len;
+}

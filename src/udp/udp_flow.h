@@ -14,6 +14,7 @@
 #define SK_UDP_FLOW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -59,5 +60,20 @@ uint32_t udp_flow_hash(const struct udp_flow_key *k, uint64_t seed);
  */
 sk_msec_t udp_flow_timeout(uint16_t dport, sk_msec_t idle_ms,
                            sk_msec_t dns_ms);
+
+/*
+ * The ICMP "port unreachable" that a host at <k>'s destination would send
+ * its client about a <dgram_len>-byte datagram of the flow: ICMP type 3
+ * code 3 (IPv4, checksum filled in) or ICMPv6 type 1 code 4 (checksum left
+ * 0: a raw ICMPv6 socket computes it), followed by the datagram's IP and
+ * UDP headers as the client sent them (RFC 792, RFC 4443 2.4), which is
+ * how the client's kernel finds the socket to give ECONNREFUSED.  Written
+ * to <out> (at most <cap> bytes; UDP_ICMP_MAX is enough).  Return its
+ * length, or 0 if <cap> is too small.  The outer IP header is the
+ * sender's (a raw socket bound to the destination address).
+ */
+#define UDP_ICMP_MAX (8 + 40 + 8)
+size_t udp_flow_icmp_unreach(const struct udp_flow_key *k, size_t dgram_len,
+                             uint8_t *out, size_t cap);
 
 #endif

@@ -28,17 +28,27 @@
  * of a flow to one listener, hence one worker; no locks).  A flow ends
  * after udp_idle_timeout without a datagram either way (udp_dns_timeout for
  * port 53), or at shutdown, and is logged then: UDP_TUNNEL/200, or
- * UDP_TUNNEL/000 when no answer reached the client, method "UDP", the URL
+ * UDP_TUNNEL/000 when no answer reached the client (/503 when the only
+ * answer was a port unreachable), method "UDP", the URL
  * "address:port", hierarchy ORIGINAL_DST.  A refused flow is logged at
  * once, as UDP_DENIED/403, and kept until its timeout so that its further
  * datagrams are dropped quietly.  A flow keeps the configuration snapshot
  * it started with, and its own sockets: it outlives a reload that closes
  * its listener.
  *
+ * A port unreachable that comes back to the server-side socket (when it
+ * is skua's own address the server answered) is passed on: skua sends the
+ * client the same ICMP error from the destination's address, through a
+ * transparent raw socket, so that a resolver or a QUIC stack fails over
+ * at once instead of waiting out its timeout (at most one per flow every
+ * UDP_ICMP_GAP_MS).  When the server saw the client's own address, its
+ * ICMP error goes to the client by itself.
+ *
  * What this file deliberately does not do: look inside datagrams (no DNS
- * or QUIC parsing), forward ICMP errors to the client, reassemble anything,
- * or work without TPROXY (a NAT'd datagram has no original destination to
- * ask for; conf refuses "udp_port ... intercept").
+ * or QUIC parsing), pass on ICMP errors other than port unreachable (the
+ * server side does not ask for IP_RECVERR), reassemble anything, or work
+ * without TPROXY (a NAT'd datagram has no original destination to ask
+ * for; conf refuses "udp_port ... intercept").
  */
 #include "config.h"
 
@@ -70,6 +80,7 @@
 #define UDP_BATCH 64                /* datagrams per socket per wakeup */
 #define UDP_DGRAM_MAX 65536
 #define UDP_DROP_REPORT_MS 10000    /* udp_max_flows reports, at most */
+#define UDP_ICMP_GAP_MS 200         /* port unreachables relayed per flow */
 
 struct udp_flow {
     unsigned magic;
@@ -81,7 +92,10 @@ struct udp_flow {
     int cfd, sfd;                       /* client side, server side */
     struct event *ev_c, *ev_s, *ev_tm;
     sk_msec_t last, timeout;
+    sk_msec_t icmp_at;                  /* last port unreachable relayed */
+    size_t last_len;                    /* last datagram to the server */
     bool refused, logged;
+    bool unreachable;                   /* the server's port is closed */
     char *lname;                        /* listener name (the snapshot of
                                            the listener may go first) */
     char host[SK_ADDRSTRLEN];
@@ -242,7 +256,8 @@ udp_flow_end(struct udp_flow *f, const char *why)
     if (!f->refused) {
         /* 000 as in Squid: no answer reached the client. */
         f->rec.result = "UDP_TUNNEL";
-        f->rec.status = f->rec.bytes_out > 0 ? 200 : 0;
+        f->rec.status = f->rec.bytes_out > 0 ? 200 :
+                        f->unreachable ? 503 : 0;
     }
     udp_flow_log(f);
     udp_table_del(f);
@@ -298,6 +313,7 @@ udp_flow_forward(struct udp_flow *f, const uint8_t *p, size_t len)
     f->last = sk_now_msec();
     if (f->refused)
         return;
+    f->last_len = len;
     if (send(f->sfd, p, len, 0) == -1) {
         sk_debug(SK_SEC_COMM, 5, "UDP to %s: %s", f->url, strerror(errno));
         return;
@@ -336,6 +352,50 @@ udp_flow_client_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/*
+ * The server's port is closed (a port unreachable came back to <f>'s
+ * server-side socket): tell the client as that server would have, with an
+ * ICMP error from the destination's address.
+ */
+static void
+udp_flow_unreachable(struct udp_flow *f)
+{
+    struct sockaddr_storage dst, client;
+    uint8_t msg[UDP_ICMP_MAX];
+    sk_msec_t now = sk_now_msec();
+    size_t n;
+    int fd, fam;
+
+    f->unreachable = true;
+    if (f->icmp_at != 0 && now - f->icmp_at < UDP_ICMP_GAP_MS)
+        return;
+    f->icmp_at = now;
+    n = udp_flow_icmp_unreach(&f->key, f->last_len, msg, sizeof(msg));
+    udp_flow_key_addr(&f->key, true, &dst);
+    udp_flow_key_addr(&f->key, false, &client);
+    /* A raw socket takes no port (or its protocol's number). */
+    if (dst.ss_family == AF_INET) {
+        ((struct sockaddr_in *)&dst)->sin_port = 0;
+        ((struct sockaddr_in *)&client)->sin_port = 0;
+    } else {
+        ((struct sockaddr_in6 *)&dst)->sin6_port = 0;
+        ((struct sockaddr_in6 *)&client)->sin6_port = 0;
+    }
+    fam = dst.ss_family;
+    fd = socket(fam, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                fam == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+    if (fd == -1 || nat_socket_transparent(fd, fam) == -1 ||
+        bind(fd, (struct sockaddr *)&dst,
+             sk_addr_len((struct sockaddr *)&dst)) == -1 ||
+        sendto(fd, msg, n, 0, (struct sockaddr *)&client,
+               sk_addr_len((struct sockaddr *)&client)) == -1)
+        sk_debug(SK_SEC_COMM, 3, "UDP %s: cannot pass the port "
+                 "unreachable on to the client: %s", f->url,
+                 strerror(errno));
+    if (fd != -1)
+        close(fd);
+}
+
 /* The server-side socket: answers, sent on to the client. */
 static void
 udp_flow_server_cb(evutil_socket_t fd, short what, void *arg)
@@ -346,8 +406,10 @@ udp_flow_server_cb(evutil_socket_t fd, short what, void *arg)
     for (int i = 0; i < UDP_BATCH; i++) {
         n = recv(fd, udp_buf, sizeof(udp_buf), 0);
         if (n == -1) {
-            /* ECONNREFUSED: an ICMP port unreachable came back; the
-             * client will time out as it would without skua. */
+            if (errno == ECONNREFUSED) {
+                udp_flow_unreachable(f);
+                continue;
+            }
             if (errno != EAGAIN && errno != EINTR)
                 sk_debug(SK_SEC_COMM, 5, "UDP from %s: %s", f->url,
                          strerror(errno));

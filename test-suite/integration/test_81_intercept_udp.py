@@ -27,6 +27,7 @@ Skips with a reason when not root or when ip netns / nft are missing.
 Namespaces and processes are torn down in finalizers, also on failure.
 """
 
+import errno
 import json
 import os
 import re
@@ -45,6 +46,7 @@ pytestmark = pytest.mark.timeout_s(60)
 HERE = os.path.dirname(os.path.abspath(__file__))
 UDP_PORT = 3131
 ECHO_PORT, DENIED_PORT = 7777, 5555
+CLOSED_PORT = 6666                      # intercepted, nobody listens
 
 SERVER = r'''
 import socket, sys, threading
@@ -110,6 +112,21 @@ if op == "dns":
                    peer=list(peer[:2]))
     except socket.timeout:
         out["timeout"] = True
+elif op == "closed":
+    # A connected socket, as resolvers and QUIC stacks use: the port
+    # unreachable comes back as ECONNREFUSED on the next receive.
+    s.connect((host, port))
+    s.settimeout(3)
+    t0 = time.monotonic()
+    s.send(b"anyone there?")
+    try:
+        s.recv(4096)
+        out["answer"] = True
+    except socket.timeout:
+        out["timeout"] = True
+    except OSError as e:
+        out["error"] = e.errno
+    out["elapsed"] = time.monotonic() - t0
 else:
     count = int(sys.argv[4])
     s.settimeout(float(sys.argv[5]) if len(sys.argv) > 5 else 3)
@@ -212,7 +229,8 @@ def gw(skua_bin, tmp_path_factory):
     yield from run_gateway(
         make, probe_rules=PROBE_RULES, curl=False, wait_dad=True,
         helper_args=("--udp", "--iface", "c1", "--ports",
-                     "53,%d,%d,%d" % (ECHO_PORT, DENIED_PORT, UDP_PORT),
+                     "53,%d,%d,%d,%d" % (ECHO_PORT, DENIED_PORT, UDP_PORT,
+                                         CLOSED_PORT),
                      "--to-port", str(UDP_PORT)))
 
 
@@ -306,6 +324,32 @@ def test_no_answer_logged_000(gw):
     line = gw.wait_log(line_rx(CLIENT4, "%s:53" % silent,
                                r"UDP_TUNNEL/000"), timeout=5)
     assert line.split()[4] == "0", line
+
+
+@pytest.mark.parametrize("spoof", [True, False], ids=["spoofed", "own"])
+@pytest.mark.parametrize("server", [SERVER4, SERVER6])
+def test_closed_port_refused(gw, server, spoof):
+    """A datagram to a port nobody listens on: the client's connected
+    socket gets ECONNREFUSED at once, as without skua (the server's port
+    unreachable, or skua's own from the destination's address when the
+    server answered skua's address), not a timeout."""
+    if not spoof:
+        gw.reconfigure(extra=["spoof_client_ip deny all"])
+    try:
+        out = gw.client("closed", server, CLOSED_PORT)
+        assert out.get("error") == errno.ECONNREFUSED, out
+        assert out["elapsed"] < 2, out
+        # logged once idle: /503 when skua passed the refusal on itself
+        v6 = ":" in server
+        url = ("[%s]:%d" if v6 else "%s:%d") % (server, CLOSED_PORT)
+        gw.wait_log(line_rx(CLIENT6 if v6 else CLIENT4, url,
+                            r"UDP_TUNNEL/%s" % ("000" if spoof else "503")),
+                    timeout=6)
+        e = gw.json_entry(url, out["local"][1])
+        assert e is not None and e["bytes_out"] == 0, e
+    finally:
+        if not spoof:
+            gw.reconfigure()
 
 
 def test_spoof_client_ip_deny(gw):

@@ -1,7 +1,8 @@
 /*
  * test_udp_flow.c -- unit tests for the pure part of udp_port (src/udp/
  * udp_flow.c): flow keys from plain and IPv4-mapped addresses, key
- * comparison, the seeded hash and the choice of idle timeout.  No
+ * comparison, the seeded hash, the choice of idle timeout and the ICMP
+ * port unreachable relayed to a client.  No
  * sockets; the relay itself is exercised by
  * test-suite/integration/test_81_intercept_udp.py.
  */
@@ -174,6 +175,84 @@ test_timeout(void **state)
                          cases[i].want);
 }
 
+/* The one's-complement sum of <len> bytes folded: 0xffff if a checksum
+ * inside them is right. */
+static unsigned
+sum16(const uint8_t *p, size_t len)
+{
+    uint32_t sum = 0;
+
+    for (size_t i = 0; i + 1 < len; i += 2)
+        sum += (uint32_t)p[i] << 8 | p[i + 1];
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return sum;
+}
+
+static unsigned
+get16(const uint8_t *p)
+{
+    return (unsigned)p[0] << 8 | p[1];
+}
+
+static void
+test_icmp_unreach(void **state)
+{
+    struct sockaddr_storage c = addr("198.51.100.2", 40000);
+    struct sockaddr_storage d = addr("203.0.113.10", 6666);
+    struct udp_flow_key k;
+    uint8_t b[UDP_ICMP_MAX + 8];
+    size_t n;
+
+    /* IPv4: type 3 code 3, valid checksums, the client's datagram
+     * (client -> destination, UDP, its ports and length) inside. */
+    assert_int_equal(udp_flow_key_set(&k, &c, &d), 0);
+    n = udp_flow_icmp_unreach(&k, 13, b, sizeof(b));
+    assert_int_equal(n, 8 + 20 + 8);
+    assert_int_equal(b[0], 3);
+    assert_int_equal(b[1], 3);
+    assert_int_equal(sum16(b, n), 0xffff);
+    assert_int_equal(b[8], 0x45);
+    assert_int_equal(sum16(b + 8, 20), 0xffff);
+    assert_int_equal(b[8 + 9], 17);
+    assert_memory_equal(b + 8 + 12, "\xc6\x33\x64\x02", 4);
+    assert_memory_equal(b + 8 + 16, "\xcb\x00\x71\x0a", 4);
+    assert_int_equal(get16(b + 8 + 2), 20 + 8 + 13);
+    assert_int_equal(get16(b + 28), 40000);
+    assert_int_equal(get16(b + 30), 6666);
+    assert_int_equal(get16(b + 32), 8 + 13);
+
+    /* An odd length and an IPv4-mapped client change nothing. */
+    c = addr("::ffff:198.51.100.2", 40000);
+    assert_int_equal(udp_flow_key_set(&k, &c, &d), 0);
+    assert_int_equal(udp_flow_icmp_unreach(&k, 13, b, sizeof(b)), n);
+
+    /* Too small a buffer. */
+    assert_int_equal(udp_flow_icmp_unreach(&k, 13, b, n - 1), 0);
+
+    /* IPv6: type 1 code 4, checksum left to the raw socket. */
+    c = addr("2001:db8:1::2", 5353);
+    d = addr("2001:db8:2::10", 443);
+    assert_int_equal(udp_flow_key_set(&k, &c, &d), 0);
+    n = udp_flow_icmp_unreach(&k, 1200, b, sizeof(b));
+    assert_int_equal(n, 8 + 40 + 8);
+    assert_int_equal(b[0], 1);
+    assert_int_equal(b[1], 4);
+    assert_int_equal(get16(b + 2), 0);
+    assert_int_equal(b[8] >> 4, 6);
+    assert_int_equal(get16(b + 8 + 4), 1208);
+    assert_int_equal(b[8 + 6], 17);
+    assert_memory_equal(b + 8 + 8, k.caddr, 16);
+    assert_memory_equal(b + 8 + 24, k.daddr, 16);
+    assert_int_equal(get16(b + 48), 5353);
+    assert_int_equal(get16(b + 50), 443);
+    assert_int_equal(get16(b + 52), 1208);
+
+    /* A datagram as large as UDP allows: the lengths saturate. */
+    n = udp_flow_icmp_unreach(&k, 70000, b, sizeof(b));
+    assert_int_equal(get16(b + 52), 0xffff);
+}
+
 int
 main(void)
 {
@@ -183,6 +262,7 @@ main(void)
         cmocka_unit_test(test_key_eq_and_hash),
         cmocka_unit_test(test_hash_spread),
         cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_icmp_unreach),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
