@@ -251,6 +251,23 @@ decide:
 }
 
 void
+acl_outgoing(const struct conf_outgoing *list, const struct rec *rec,
+             const struct acl_dst *dst, const struct sockaddr_storage **src4,
+             const struct sockaddr_storage **src6)
+{
+    const struct conf_outgoing *g;
+
+    for (g = list; g != NULL; g = g->next) {
+        if (g->acl != NULL && acl_check(g->acl, rec, dst) != ACL_ALLOWED)
+            continue;
+        if (g->addr.ss_family == AF_INET && *src4 == NULL)
+            *src4 = &g->addr;
+        else if (g->addr.ss_family == AF_INET6 && *src6 == NULL)
+            *src6 = &g->addr;
+    }
+}
+
+void
 acl_conf_free(struct conf *conf)
 {
     struct acl *acl;

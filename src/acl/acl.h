@@ -46,6 +46,17 @@ enum acl_answer acl_check(const struct acl_access *list,
                           const struct rec *rec, const struct acl_dst *dst);
 
 /*
+ * tcp_outgoing_address: the first IPv4 and the first IPv6 address of
+ * <list> whose acl (if any) allows <rec> going to <dst>, into *<src4> and
+ * *<src6> unless already set (each left as it was when none matches).
+ */
+struct conf_outgoing;
+void acl_outgoing(const struct conf_outgoing *list, const struct rec *rec,
+                  const struct acl_dst *dst,
+                  const struct sockaddr_storage **src4,
+                  const struct sockaddr_storage **src6);
+
+/*
  * Parse an "acl NAME TYPE [-i] VALUE..." line (the arguments after "acl"
  * as <argv>/<argc>) into <conf>.  Repeated lines with one name append
  * values; a type change is an error.  Return 0, or -1 with *<err> set to a

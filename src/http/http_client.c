@@ -839,18 +839,9 @@ txn_resolve(struct http_txn *t)
 static void
 txn_outgoing(struct http_txn *t, struct comm_connect_opts *o)
 {
-    const struct conf_outgoing *g;
     struct acl_dst dst = { t->addrs->addrs, t->addrs->n, true };
 
-    for (g = t->c->conf->tcp_outgoing; g != NULL; g = g->next) {
-        if (g->acl != NULL &&
-            acl_check(g->acl, &t->rec, &dst) != ACL_ALLOWED)
-            continue;
-        if (g->addr.ss_family == AF_INET && o->src4 == NULL)
-            o->src4 = &g->addr;
-        else if (g->addr.ss_family == AF_INET6 && o->src6 == NULL)
-            o->src6 = &g->addr;
-    }
+    acl_outgoing(t->c->conf->tcp_outgoing, &t->rec, &dst, &o->src4, &o->src6);
 }
 
 void

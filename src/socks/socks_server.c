@@ -454,18 +454,9 @@ out:
 static void
 socks_outgoing(struct socks_sess *s, struct comm_connect_opts *o)
 {
-    const struct conf_outgoing *g;
     struct acl_dst dst = { s->addrs->addrs, s->addrs->n, true };
 
-    for (g = s->conf->tcp_outgoing; g != NULL; g = g->next) {
-        if (g->acl != NULL &&
-            acl_check(g->acl, &s->rec, &dst) != ACL_ALLOWED)
-            continue;
-        if (g->addr.ss_family == AF_INET && o->src4 == NULL)
-            o->src4 = &g->addr;
-        else if (g->addr.ss_family == AF_INET6 && o->src6 == NULL)
-            o->src6 = &g->addr;
-    }
+    acl_outgoing(s->conf->tcp_outgoing, &s->rec, &dst, &o->src4, &o->src6);
 }
 
 static void

@@ -502,7 +502,6 @@ tunnel_connect_cb(int fd, int err, const struct sockaddr_storage *peer,
 static void
 tunnel_outgoing(struct tunnel *t, struct comm_connect_opts *o)
 {
-    const struct conf_outgoing *g;
     struct acl_dst d = tunnel_acl_dst(t);
 
     if ((t->port->flags & CONF_PORT_F_TPROXY) &&
@@ -511,14 +510,7 @@ tunnel_outgoing(struct tunnel *t, struct comm_connect_opts *o)
         nat_spoof_source(&t->peer, &t->src, o);
         return;
     }
-    for (g = t->conf->tcp_outgoing; g != NULL; g = g->next) {
-        if (g->acl != NULL && acl_check(g->acl, &t->rec, &d) != ACL_ALLOWED)
-            continue;
-        if (g->addr.ss_family == AF_INET && o->src4 == NULL)
-            o->src4 = &g->addr;
-        else if (g->addr.ss_family == AF_INET6 && o->src6 == NULL)
-            o->src6 = &g->addr;
-    }
+    acl_outgoing(t->conf->tcp_outgoing, &t->rec, &d, &o->src4, &o->src6);
 }
 
 static void

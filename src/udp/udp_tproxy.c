@@ -491,14 +491,24 @@ udp_flow_open(struct udp_flow *f)
     struct sockaddr_storage client, dst;
     bool spoof;
 
+    const struct sockaddr_storage *src = NULL, *src4 = NULL, *src6 = NULL;
+    struct acl_dst d;
+
     udp_flow_key_addr(&f->key, false, &client);
     udp_flow_key_addr(&f->key, true, &dst);
     spoof = udp_flow_spoofs(f, &dst);
+    if (spoof) {
+        src = &client;
+    } else {
+        /* As for TCP: tcp_outgoing_address, port left to the kernel. */
+        d = (struct acl_dst){ &dst, 1, true };
+        acl_outgoing(f->conf->tcp_outgoing, &f->rec, &d, &src4, &src6);
+        src = f->key.family == AF_INET ? src4 : src6;
+    }
     f->cfd = udp_socket(f->key.family, true, &dst, false, &client);
     if (f->cfd == -1)
         return -1;
-    f->sfd = udp_socket(f->key.family, spoof, spoof ? &client : NULL, true,
-                        &dst);
+    f->sfd = udp_socket(f->key.family, spoof, src, true, &dst);
     if (f->sfd == -1)
         return -1;
     f->ev_c = event_new(f->w->base, f->cfd, EV_READ | EV_PERSIST,

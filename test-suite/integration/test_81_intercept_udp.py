@@ -366,6 +366,28 @@ def test_spoof_client_ip_deny(gw):
         gw.reconfigure()
 
 
+def test_outgoing_address_without_spoofing(gw):
+    """Not spoofing, a flow leaves from tcp_outgoing_address, as TCP
+    does (here a second address of the gateway's server side)."""
+    extra = "203.0.113.2"
+    sh("ip", "addr", "add", extra + "/24", "dev", "s1", ns=NS_G)
+    gw.reconfigure(extra=["spoof_client_ip deny all",
+                          "acl echo_port port %d" % ECHO_PORT,
+                          "tcp_outgoing_address %s echo_port" % extra])
+    try:
+        out = gw.client("echo", SERVER4, ECHO_PORT, 1)
+        r = out["replies"][0]
+        assert r is not None and " peer=%s " % extra in r[0], out
+        # the acl decides: DNS (port 53) leaves from the usual address
+        out = gw.client("dns", SERVER4, 53, "server.test")
+        assert out.get("answers") == [SERVER4], out
+        assert [GW_S4, ] == [p[0] for p in gw.dns_peers()[-1:]], \
+            gw.dns_peers()
+    finally:
+        gw.reconfigure()
+        sh("ip", "addr", "del", extra + "/24", "dev", "s1", ns=NS_G)
+
+
 def test_intercept_access_denies_once(gw):
     out = gw.client("echo", SERVER4, DENIED_PORT, 3, 0.5)
     assert out["replies"] == [None, None, None], out
