@@ -19,6 +19,7 @@ down in finalizers, also when a test fails.
 """
 
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -261,6 +262,61 @@ def test_helper_apply_and_remove(gw):
             assert sh("nft", "list", "table", "inet", "skua", ns=ns,
                       check=False).returncode != 0
         assert "fwmark" not in sh("ip", "rule", ns=ns).stdout.decode()
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("iptables") is None or
+                    shutil.which("ip6tables") is None,
+                    reason="iptables is not installed (Debian: iptables)")
+def test_helper_iptables(gw):
+    """The --iptables form: REDIRECT (with --iface and --user), TPROXY and
+    UDP sets side by side, each taken away by --name alone, the policy
+    routing with the last TPROXY set."""
+    ns = TAG + "i"
+    sh("ip", "netns", "add", ns)
+
+    def rules(cmd, table):
+        return sh(cmd, "-t", table, "-S", ns=ns).stdout.decode()
+
+    try:
+        sh("ip", "link", "set", "lo", "up", ns=ns)
+        sh("sh", HELPER, "--iptables", "--name", "web", "--ports", "80,8080",
+           "--to-port", "3129", "--iface", "lo", "--user", "root",
+           "--exclude", "192.0.2.0/24", "--exclude", "2001:db8:9::/48",
+           "--apply", ns=ns)
+        sh("sh", HELPER, "--iptables", "--name", "tls", "--tproxy",
+           "--ports", "443", "--to-port", "3130", "--apply", ns=ns)
+        sh("sh", HELPER, "--iptables", "--udp", "--ports", "53",
+           "--to-port", "3131", "--apply", ns=ns)
+        nat4, nat6 = rules("iptables", "nat"), rules("ip6tables", "nat")
+        assert "-A PREROUTING -i lo -j SKUA_REDIRECT_web" in nat4, nat4
+        assert "--uid-owner 0 -j SKUA_REDIRECT_web" in nat4, nat4
+        assert "-A SKUA_REDIRECT_web -d 192.0.2.0/24 -j RETURN" in nat4
+        assert "2001:db8:9::/48" in nat6 and "192.0.2" not in nat6, nat6
+        assert re.search(r"--dports 80,8080 -j REDIRECT --to-ports 3129",
+                         nat4), nat4
+        m4 = rules("iptables", "mangle")
+        assert re.search(r"-A SKUA_TPROXY_tls -p tcp .*--dports 443 "
+                         r"-j TPROXY --on-port 3130", m4), m4
+        assert re.search(r"-A SKUA_TPROXY -p udp .*--dports 53 "
+                         r"-j TPROXY --on-port 3131", m4), m4
+        assert "-p udp -m socket --transparent -j SKUA_DIVERT" in m4, m4
+        assert len([ln for ln in sh("ip", "rule", ns=ns).stdout.decode()
+                    .splitlines() if "fwmark 0x1 lookup 100" in ln]) == 1
+
+        sh("sh", HELPER, "--iptables", "--name", "web", "--remove", ns=ns)
+        assert "SKUA" not in rules("iptables", "nat")
+        assert "SKUA" not in rules("ip6tables", "nat")
+        sh("sh", HELPER, "--iptables", "--name", "tls", "--remove", ns=ns)
+        m4 = rules("iptables", "mangle")
+        assert "SKUA_TPROXY_tls" not in m4 and "SKUA_TPROXY " in m4, m4
+        assert "fwmark 0x1" in sh("ip", "rule", ns=ns).stdout.decode()
+        sh("sh", HELPER, "--iptables", "--remove", ns=ns)
+        assert "SKUA" not in rules("iptables", "mangle")
+        assert "SKUA" not in rules("ip6tables", "mangle")
+        assert "fwmark" not in sh("ip", "rule", ns=ns).stdout.decode()
+        assert "fwmark" not in sh("ip", "-6", "rule", ns=ns).stdout.decode()
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
