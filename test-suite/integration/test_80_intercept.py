@@ -26,7 +26,7 @@ import pytest
 
 from harness import tail
 from netns import CLIENT4, CLIENT6, GW_C4, GW_S4, GW_S6, HELPER, \
-    SERVER4, SERVER6, TAG, Gateway, client_get, fields, run_gateway, sh
+    NS_G, SERVER4, SERVER6, TAG, Gateway, client_get, fields, run_gateway, sh
 
 pytestmark = pytest.mark.timeout_s(60)
 
@@ -319,6 +319,48 @@ def test_helper_iptables(gw):
         assert "fwmark" not in sh("ip", "-6", "rule", ns=ns).stdout.decode()
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("iptables") is None or
+                    shutil.which("ip6tables") is None,
+                    reason="iptables is not installed (Debian: iptables)")
+def test_iptables_rules_intercept(gw):
+    """The gateway intercepting with the iptables rules skua-intercept
+    --iptables installs (REDIRECT for 80, TPROXY for 8080) instead of the
+    nftables ones: the same requests reach skua, IPv4 and IPv6."""
+    sh("nft", "delete", "table", "inet", "skua_test", ns=NS_G)
+    try:
+        sh("sh", HELPER, "--iptables", "--name", "r", "--ports", "80",
+           "--to-port", str(ICPT_PORT), "--iface", "c1", "--apply", ns=NS_G)
+        sh("sh", HELPER, "--iptables", "--name", "t", "--tproxy", "--ports",
+           "8080", "--to-port", str(TPROXY_PORT), "--iface", "c1",
+           "--apply", ns=NS_G)
+        for server in (SERVER4, SERVER6):
+            host = "[%s]" % server if ":" in server else server
+            code, body = client_get("http://%s/ipt" % host)
+            assert code == 200, body
+            assert fields(body)["peer"] in (GW_S4, GW_S6)
+            gw.wait_log(r"GET http://%s/ipt " % re.escape(host))
+            code, body = client_get("http://%s:8080/ipt" % host)
+            assert code == 200, body
+            assert fields(body)["peer"] in (CLIENT4, CLIENT6)
+            gw.wait_log(r"GET http://%s:8080/ipt " % re.escape(host))
+    finally:
+        for name in ("r", "t"):
+            sh("sh", HELPER, "--iptables", "--name", name, "--remove",
+               ns=NS_G, check=False)
+        p = subprocess.run(["ip", "netns", "exec", NS_G, "nft", "-f", "-"],
+                           input=NFT_RULES.encode(), capture_output=True)
+        assert p.returncode == 0, p.stderr
+        for fam in ("-4", "-6"):
+            if not sh("ip", fam, "rule", "show", "fwmark", "1", ns=NS_G).stdout:
+                sh("ip", fam, "rule", "add", "fwmark", "1", "lookup", "100",
+                   ns=NS_G)
+            sh("ip", fam, "route", "replace", "local",
+               "0.0.0.0/0" if fam == "-4" else "::/0", "dev", "lo",
+               "table", "100", ns=NS_G)
+    code, body = client_get("http://%s/after" % SERVER4)
+    assert code == 200, body
 
 
 def test_helper_named_sets(gw):
