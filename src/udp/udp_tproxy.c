@@ -54,6 +54,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -305,6 +306,8 @@ static void udp_from_client(struct worker *w, const struct udp_origin *o,
                             const struct sockaddr_storage *dst,
                             const uint8_t *p, size_t len);
 
+static void udp_flow_unreachable(struct udp_flow *f);
+
 /* Relay <len> bytes from <f>'s client to its server. */
 static void
 udp_flow_forward(struct udp_flow *f, const uint8_t *p, size_t len)
@@ -315,7 +318,13 @@ udp_flow_forward(struct udp_flow *f, const uint8_t *p, size_t len)
         return;
     f->last_len = len;
     if (send(f->sfd, p, len, 0) == -1) {
-        sk_debug(SK_SEC_COMM, 5, "UDP to %s: %s", f->url, strerror(errno));
+        /* A port unreachable is reported to whichever call comes first:
+         * this send, or the server side's next recv. */
+        if (errno == ECONNREFUSED)
+            udp_flow_unreachable(f);
+        else
+            sk_debug(SK_SEC_COMM, 5, "UDP to %s: %s", f->url,
+                     strerror(errno));
         return;
     }
     f->rec.server_bytes_out += len;
@@ -360,38 +369,77 @@ udp_flow_client_cb(evutil_socket_t fd, short what, void *arg)
 static void
 udp_flow_unreachable(struct udp_flow *f)
 {
+    static _Atomic bool reported;
     struct sockaddr_storage dst, client;
     uint8_t msg[UDP_ICMP_MAX];
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    } cm;
+    struct iovec iov;
+    struct msghdr mh;
+    struct cmsghdr *c;
     sk_msec_t now = sk_now_msec();
-    size_t n;
     int fd, fam;
 
     f->unreachable = true;
     if (f->icmp_at != 0 && now - f->icmp_at < UDP_ICMP_GAP_MS)
         return;
     f->icmp_at = now;
-    n = udp_flow_icmp_unreach(&f->key, f->last_len, msg, sizeof(msg));
+    iov.iov_base = msg;
+    iov.iov_len = udp_flow_icmp_unreach(&f->key, f->last_len, msg,
+                                        sizeof(msg));
     udp_flow_key_addr(&f->key, true, &dst);
     udp_flow_key_addr(&f->key, false, &client);
-    /* A raw socket takes no port (or its protocol's number). */
-    if (dst.ss_family == AF_INET) {
-        ((struct sockaddr_in *)&dst)->sin_port = 0;
-        ((struct sockaddr_in *)&client)->sin_port = 0;
-    } else {
-        ((struct sockaddr_in6 *)&dst)->sin6_port = 0;
-        ((struct sockaddr_in6 *)&client)->sin6_port = 0;
-    }
     fam = dst.ss_family;
+    /* The source is the destination's address, given per message (no
+     * bind: raw sockets bind to foreign addresses only on recent
+     * kernels); a raw socket takes no port. */
+    memset(&cm, 0, sizeof(cm));
+    memset(&mh, 0, sizeof(mh));
+    mh.msg_name = &client;
+    mh.msg_namelen = sk_addr_len((struct sockaddr *)&client);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = cm.b;
+    c = (struct cmsghdr *)cm.b;
+    if (fam == AF_INET) {
+        struct in_pktinfo pi;
+
+        ((struct sockaddr_in *)&client)->sin_port = 0;
+        memset(&pi, 0, sizeof(pi));
+        pi.ipi_spec_dst = ((struct sockaddr_in *)&dst)->sin_addr;
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(pi));
+        memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+        mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+    } else {
+        struct in6_pktinfo pi;
+
+        ((struct sockaddr_in6 *)&client)->sin6_port = 0;
+        memset(&pi, 0, sizeof(pi));
+        pi.ipi6_addr = ((struct sockaddr_in6 *)&dst)->sin6_addr;
+        c->cmsg_level = IPPROTO_IPV6;
+        c->cmsg_type = IPV6_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(pi));
+        memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+        mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+    }
     fd = socket(fam, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
                 fam == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
     if (fd == -1 || nat_socket_transparent(fd, fam) == -1 ||
-        bind(fd, (struct sockaddr *)&dst,
-             sk_addr_len((struct sockaddr *)&dst)) == -1 ||
-        sendto(fd, msg, n, 0, (struct sockaddr *)&client,
-               sk_addr_len((struct sockaddr *)&client)) == -1)
-        sk_debug(SK_SEC_COMM, 3, "UDP %s: cannot pass the port "
-                 "unreachable on to the client: %s", f->url,
-                 strerror(errno));
+        sendmsg(fd, &mh, 0) == -1) {
+        /* Most likely no CAP_NET_RAW: said once, loudly. */
+        if (!atomic_exchange(&reported, true))
+            sk_notice(SK_SEC_COMM, "UDP %s: cannot pass a port "
+                      "unreachable on to the client (%s); clients of "
+                      "closed ports will wait for their timeout", f->url,
+                      strerror(errno));
+        else
+            sk_debug(SK_SEC_COMM, 3, "UDP %s: cannot pass the port "
+                     "unreachable on: %s", f->url, strerror(errno));
+    }
     if (fd != -1)
         close(fd);
 }

@@ -192,7 +192,12 @@ class Skua:
         # are.
         end = time.monotonic() + 15
         while (wait and logs_here and self._starts_logged() <= starts and
-               self.proc.poll() is None and time.monotonic() < end):
+               self.proc.poll() is None):
+            if time.monotonic() > end:
+                raise AssertionError(
+                    "skua listens on %d but did not log \"started\"\n"
+                    "--- cache.log ---\n%s" % (self.port,
+                                                tail(self.cache_log)))
             time.sleep(0.02)
         return self
 

@@ -363,6 +363,49 @@ def test_iptables_rules_intercept(gw):
     assert code == 200, body
 
 
+@pytest.mark.skipif(shutil.which("iptables") is None,
+                    reason="iptables is not installed (Debian: iptables)")
+def test_helper_mixed_flavours_and_own_mark(gw):
+    """An nftables set and an iptables set share the policy routing: the
+    first one removed leaves it.  A set with its own --mark and --table
+    takes exactly its own routing away."""
+    ns = TAG + "m"
+    sh("ip", "netns", "add", ns)
+
+    def ip_rules():
+        return sh("ip", "rule", ns=ns).stdout.decode()
+
+    try:
+        sh("ip", "link", "set", "lo", "up", ns=ns)
+        sh("sh", HELPER, "--name", "dns", "--udp", "--ports", "53",
+           "--to-port", "3131", "--apply", ns=ns)
+        sh("sh", HELPER, "--iptables", "--name", "tls", "--tproxy",
+           "--ports", "443", "--to-port", "3130", "--apply", ns=ns)
+        sh("sh", HELPER, "--iptables", "--name", "tls", "--remove", ns=ns)
+        assert "fwmark 0x1 lookup 100" in ip_rules(), "nft set lost it"
+        sh("sh", HELPER, "--iptables", "--name", "tls", "--tproxy",
+           "--ports", "443", "--to-port", "3130", "--apply", ns=ns)
+        sh("sh", HELPER, "--name", "dns", "--remove", ns=ns)
+        assert "fwmark 0x1 lookup 100" in ip_rules(), "iptables set lost it"
+        sh("sh", HELPER, "--iptables", "--name", "tls", "--remove", ns=ns)
+        assert "fwmark" not in ip_rules()
+
+        sh("sh", HELPER, "--name", "own", "--tproxy", "--mark", "2",
+           "--table", "200", "--apply", ns=ns)
+        rules = ip_rules()
+        assert "fwmark 0x2 lookup 200" in rules and "0x1" not in rules
+        assert b"local" in sh("ip", "route", "show", "table", "200",
+                              ns=ns).stdout
+        sh("sh", HELPER, "--name", "own", "--mark", "2", "--table", "200",
+           "--remove", ns=ns)
+        assert "fwmark" not in ip_rules()
+        for fam in ("-4", "-6"):
+            assert sh("ip", fam, "route", "show", "table", "200", ns=ns,
+                      check=False).stdout.strip() == b""
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
 def test_helper_named_sets(gw):
     """Rule sets with --name live side by side (a gateway intercepting
     HTTP by REDIRECT, TLS by TPROXY and DNS over UDP at once), come off
