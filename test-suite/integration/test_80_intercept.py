@@ -368,7 +368,8 @@ def test_iptables_rules_intercept(gw):
 def test_helper_mixed_flavours_and_own_mark(gw):
     """An nftables set and an iptables set share the policy routing: the
     first one removed leaves it.  A set with its own --mark and --table
-    takes exactly its own routing away."""
+    takes exactly its own routing away, and never a rule or route the
+    administrator made."""
     ns = TAG + "m"
     sh("ip", "netns", "add", ns)
 
@@ -402,6 +403,19 @@ def test_helper_mixed_flavours_and_own_mark(gw):
         for fam in ("-4", "-6"):
             assert sh("ip", fam, "route", "show", "table", "200", ns=ns,
                       check=False).stdout.strip() == b""
+
+        # routing the administrator made stays theirs
+        sh("ip", "rule", "add", "fwmark", "3", "lookup", "300", ns=ns)
+        sh("ip", "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table",
+           "300", ns=ns)
+        sh("sh", HELPER, "--name", "adm", "--tproxy", "--ipv4", "--mark",
+           "3", "--table", "300", "--apply", ns=ns)
+        assert ip_rules().count("fwmark 0x3 lookup 300") == 1
+        sh("sh", HELPER, "--name", "adm", "--ipv4", "--mark", "3",
+           "--table", "300", "--remove", ns=ns)
+        assert "fwmark 0x3 lookup 300" in ip_rules()
+        assert b"local default" in sh("ip", "route", "show", "table", "300",
+                                      ns=ns).stdout
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
