@@ -59,11 +59,19 @@ struct worker_lset {
     struct worker_listener *l[];
 };
 
-/* A message from the main thread (config swap or stop). */
+/* A message from the main thread (config swap, stop, or break the loop). */
 struct worker_msg {
     struct conf *conf;                      /* new snapshot (a reference) */
     struct worker_lset *lset;               /* the complete new set */
     bool stop;
+    bool brk;                               /* leave the loop now */
+};
+
+/* A function to run in a worker's thread (worker_call()). */
+struct worker_job {
+    struct worker_job *next;
+    void (*fn)(void *arg);
+    void *arg;
 };
 
 /* Intrusive list of live client connections (for shutdown). */
@@ -81,15 +89,28 @@ struct worker {
     struct dns_resolver *dns;
     struct http_pool *pool;     /* idle server connections */
     struct worker_lset *lset;   /* listening now; NULL: none */
-    struct event *ev_msg;
+    /* The only ways in from other threads: the message and the jobs
+     * below, under msg_lock, and a byte on wake[1].  The event base has no
+     * lock of its own (EVENT_BASE_FLAG_NOLOCK): nothing but the worker's
+     * thread may touch it once the worker runs. */
+    struct event *ev_msg;       /* reads wake[0] */
+    int wake[2];                /* pipe: written when work is posted */
     pthread_mutex_t msg_lock;
     struct worker_msg msg;      /* pending, under msg_lock */
     bool has_msg;
+    struct worker_job *jobs, **jobs_tail;   /* under msg_lock */
     struct worker_conn_link conns;  /* sentinel */
     unsigned n_conns;
     bool stopping;
     _Atomic bool finished;      /* the loop has exited */
 };
+
+/*
+ * Run fn(arg) in <w>'s thread, from its loop, soon.  Callable from any
+ * thread (it is how other threads hand results to a worker).  If the
+ * worker has stopped, the job never runs.
+ */
+void worker_call(struct worker *w, void (*fn)(void *arg), void *arg);
 
 /* Return the worker running the calling thread (NULL in the main thread). */
 struct worker *worker_self(void);

@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -269,27 +270,72 @@ worker_apply(struct worker *w, struct worker_msg *m)
     dns_resolver_reconfigure(w->dns, w->conf);
 }
 
+/* Make <w>'s loop run worker_msg_cb() (msg_lock held or not). */
+static void
+worker_wake(struct worker *w)
+{
+    static const char one = 1;
+
+    /* A full pipe already says "wake up": EAGAIN is fine. */
+    while (write(w->wake[1], &one, 1) == -1 && errno == EINTR)
+        ;
+}
+
+void
+worker_call(struct worker *w, void (*fn)(void *arg), void *arg)
+{
+    struct worker_job *j = sk_calloc(1, sizeof(*j));
+    bool first;
+
+    j->fn = fn;
+    j->arg = arg;
+    pthread_mutex_lock(&w->msg_lock);
+    first = w->jobs == NULL && !w->has_msg;
+    *w->jobs_tail = j;
+    w->jobs_tail = &j->next;
+    pthread_mutex_unlock(&w->msg_lock);
+    if (first)
+        worker_wake(w);
+}
+
 static void
 worker_msg_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
+    struct worker_job *jobs, *j;
+    char buf[64];
+    bool brk = false;
 
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
     /* Applied under the lock: the main thread reads w->lset to build
      * the next generation and must never see a half-applied one. */
     pthread_mutex_lock(&w->msg_lock);
+    jobs = w->jobs;
+    w->jobs = NULL;
+    w->jobs_tail = &w->jobs;
     if (w->has_msg) {
         struct worker_msg m = w->msg;
         w->has_msg = false;
         memset(&w->msg, 0, sizeof(w->msg));
         if (m.conf != NULL)
             worker_apply(w, &m);
+        brk = m.brk;
         if (m.stop && !w->stopping) {
             pthread_mutex_unlock(&w->msg_lock);
             worker_stop_now(w);
-            return;
+            goto run_jobs;
         }
     }
     pthread_mutex_unlock(&w->msg_lock);
+run_jobs:
+    while ((j = jobs) != NULL) {
+        jobs = j->next;
+        j->fn(j->arg);
+        free(j);
+    }
+    if (brk)
+        event_base_loopbreak(w->base);
 }
 
 static void *
@@ -325,6 +371,7 @@ worker_post_locked(struct worker *w, const struct worker_msg *m)
         w->msg.lset = m->lset;
     }
     w->msg.stop = w->msg.stop || m->stop;
+    w->msg.brk = w->msg.brk || m->brk;
     w->has_msg = true;
 }
 
@@ -334,7 +381,7 @@ worker_post(struct worker *w, const struct worker_msg *m)
     pthread_mutex_lock(&w->msg_lock);
     worker_post_locked(w, m);
     pthread_mutex_unlock(&w->msg_lock);
-    event_active(w->ev_msg, EV_READ, 0);
+    worker_wake(w);
 }
 
 /* ---- main thread side ---- */
@@ -451,7 +498,7 @@ runtime_activate(struct conf *conf, char *err, size_t errlen)
         return -1;
     }
     for (i = 0; i < n_workers; i++) {
-        struct worker_msg m = { conf_ref(conf), sets[i], false };
+        struct worker_msg m = { .conf = conf_ref(conf), .lset = sets[i] };
         const struct conf_http_port *p = conf->http_ports;
 
         /* The sets follow the port list in order; only now that every
@@ -462,7 +509,7 @@ runtime_activate(struct conf *conf, char *err, size_t errlen)
     }
     for (i = 0; i < n_workers; i++) {
         pthread_mutex_unlock(&workers[i].msg_lock);
-        event_active(workers[i].ev_msg, EV_READ, 0);
+        worker_wake(&workers[i]);
     }
     return 0;
 }
@@ -550,8 +597,11 @@ runtime_check_cb(evutil_socket_t fd, short what, void *arg)
     if (sk_now_msec() >= rt.deadline) {
         sk_notice(SK_SEC_MAIN, "shutdown_lifetime over; closing the "
                   "remaining connections");
-        for (int i = 0; i < n_workers; i++)
-            event_base_loopbreak(workers[i].base);
+        for (int i = 0; i < n_workers; i++) {
+            struct worker_msg m = { .brk = true };
+
+            worker_post(&workers[i], &m);
+        }
     }
 }
 
@@ -569,7 +619,7 @@ runtime_shutdown(sk_msec_t lifetime)
               "transfers)", (long long)lifetime);
     rt.deadline = sk_now_msec() + lifetime;
     for (int i = 0; i < n_workers; i++) {
-        struct worker_msg m = { NULL, NULL, true };
+        struct worker_msg m = { .stop = true };
         worker_post(&workers[i], &m);
     }
     rt.ev_check = event_new(rt.base, -1, EV_PERSIST, runtime_check_cb, NULL);
@@ -601,7 +651,10 @@ runtime_signal_cb(evutil_socket_t sig, short what, void *arg)
 static int
 worker_init(struct worker *w, int id)
 {
+    struct event_config *cfg;
+
     memset(w, 0, sizeof(*w));
+    w->wake[0] = w->wake[1] = -1;
     w->magic = WORKER_MAGIC;
     w->id = id;
     w->conns.next = w->conns.prev = &w->conns;
@@ -613,11 +666,22 @@ worker_init(struct worker *w, int id)
      * number in the same loop iteration would be registered edge-triggered
      * by mistake (seen: a level-triggered handshake read missed wakeups).
      */
-    w->base = event_base_new();
+    cfg = event_config_new();
+    if (cfg == NULL)
+        return -1;
+    /* Other threads reach a worker only through worker_post() and
+     * worker_call() (the mailbox and its pipe), never through its base:
+     * the base needs no lock, and every event_add/del saves one. */
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+    w->base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
     if (w->base == NULL)
         return -1;
-    w->ev_msg = event_new(w->base, -1, EV_PERSIST | EV_READ, worker_msg_cb,
-                          w);
+    w->jobs_tail = &w->jobs;
+    if (pipe2(w->wake, O_NONBLOCK | O_CLOEXEC) == -1)
+        return -1;
+    w->ev_msg = event_new(w->base, w->wake[0], EV_PERSIST | EV_READ,
+                          worker_msg_cb, w);
     event_add(w->ev_msg, NULL);
     w->dns = dns_resolver_new(w->base, rt.conf);
     if (w->dns == NULL)
@@ -636,6 +700,15 @@ worker_fini(struct worker *w)
     http_pool_free(w->pool);
     dns_resolver_free(w->dns);
     event_free(w->ev_msg);
+    close(w->wake[0]);
+    close(w->wake[1]);
+    while (w->jobs != NULL) {
+        /* Posted after the loop ended: never to run. */
+        struct worker_job *j = w->jobs;
+
+        w->jobs = j->next;
+        free(j);
+    }
     if (w->has_msg && w->msg.conf != NULL)
         conf_unref(w->msg.conf);
     if (w->conf != NULL)

@@ -139,11 +139,12 @@ static _Atomic unsigned socks_auth_threads;     /* still running */
 
 struct socks_auth_job {
     struct socks_sess *s;               /* held busy until the answer */
-    struct event *ev;                   /* in the session's worker base */
     int result;
     char user[SOCKS_MAX_NAME + 1];
     char pass[SOCKS_MAX_NAME + 1];
 };
+
+static void socks_auth_done_cb(void *arg);
 
 static void *
 socks_auth_thread(void *arg)
@@ -154,7 +155,7 @@ socks_auth_thread(void *arg)
      * session, which the job keeps. */
     j->result = socks_auth_check(j->s->conf, j->user, j->pass);
     memset(j->pass, 0, sizeof(j->pass));
-    event_active(j->ev, EV_READ, 0);
+    worker_call(j->s->w, socks_auth_done_cb, j);
     /* Last touch of anything the worker owns: socks_quiesce() waits for
      * this before the event bases are freed. */
     atomic_fetch_sub(&socks_auth_threads, 1);
@@ -169,14 +170,14 @@ socks_quiesce(void)
         usleep(10000);
 }
 
+/* In the session's worker again, with the answer. */
 static void
-socks_auth_done_cb(evutil_socket_t fd, short what, void *arg)
+socks_auth_done_cb(void *arg)
 {
     struct socks_auth_job *j = arg;
     struct socks_sess *s = j->s;
 
     atomic_fetch_sub(&socks_auth_jobs, 1);
-    event_free(j->ev);
     if (!s->closed)
         socks_auth_done(s, j->user, j->result == 0);
     socks_leave(s);
@@ -201,7 +202,6 @@ socks_auth_start(struct socks_sess *s, const char *user, const char *pass)
     j->s = s;
     sk_strlcpy(j->user, user, sizeof(j->user));
     sk_strlcpy(j->pass, pass, sizeof(j->pass));
-    j->ev = event_new(s->w->base, -1, 0, socks_auth_done_cb, j);
     socks_enter(s);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -213,7 +213,6 @@ socks_auth_start(struct socks_sess *s, const char *user, const char *pass)
         sk_err(SK_SEC_COMM, "socks: cannot start a password check: %s",
                strerror(rc));
         memset(j->pass, 0, sizeof(j->pass));
-        event_free(j->ev);
         free(j);
         atomic_fetch_sub(&socks_auth_jobs, 1);
         socks_leave(s);
