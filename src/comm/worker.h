@@ -99,6 +99,7 @@ struct worker {
     struct worker_msg msg;      /* pending, under msg_lock */
     bool has_msg;
     struct worker_job *jobs, **jobs_tail;   /* under msg_lock */
+    bool closed;                /* mailbox gone (worker_fini); msg_lock */
     struct worker_conn_link conns;  /* sentinel */
     unsigned n_conns;
     bool stopping;

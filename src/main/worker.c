@@ -290,12 +290,18 @@ worker_call(struct worker *w, void (*fn)(void *arg), void *arg)
     j->fn = fn;
     j->arg = arg;
     pthread_mutex_lock(&w->msg_lock);
+    if (w->closed) {
+        /* Too late (a check outlived shutdown): never to run. */
+        pthread_mutex_unlock(&w->msg_lock);
+        free(j);
+        return;
+    }
     first = w->jobs == NULL && !w->has_msg;
     *w->jobs_tail = j;
     w->jobs_tail = &j->next;
-    pthread_mutex_unlock(&w->msg_lock);
     if (first)
-        worker_wake(w);
+        worker_wake(w);     /* under the lock: the pipe cannot close */
+    pthread_mutex_unlock(&w->msg_lock);
 }
 
 static void
@@ -700,8 +706,13 @@ worker_fini(struct worker *w)
     http_pool_free(w->pool);
     dns_resolver_free(w->dns);
     event_free(w->ev_msg);
+    /* A password-check thread may still post (socks_quiesce() waits only
+     * so long): from now on worker_call() drops its job. */
+    pthread_mutex_lock(&w->msg_lock);
+    w->closed = true;
     close(w->wake[0]);
     close(w->wake[1]);
+    w->wake[0] = w->wake[1] = -1;
     while (w->jobs != NULL) {
         /* Posted after the loop ended: never to run. */
         struct worker_job *j = w->jobs;
@@ -709,6 +720,8 @@ worker_fini(struct worker *w)
         w->jobs = j->next;
         free(j);
     }
+    w->jobs_tail = &w->jobs;
+    pthread_mutex_unlock(&w->msg_lock);
     if (w->has_msg && w->msg.conf != NULL)
         conf_unref(w->msg.conf);
     if (w->conf != NULL)
