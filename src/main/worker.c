@@ -285,7 +285,6 @@ void
 worker_call(struct worker *w, void (*fn)(void *arg), void *arg)
 {
     struct worker_job *j = sk_calloc(1, sizeof(*j));
-    bool first;
 
     j->fn = fn;
     j->arg = arg;
@@ -296,11 +295,9 @@ worker_call(struct worker *w, void (*fn)(void *arg), void *arg)
         free(j);
         return;
     }
-    first = w->jobs == NULL && !w->has_msg;
     *w->jobs_tail = j;
     w->jobs_tail = &j->next;
-    if (first)
-        worker_wake(w);     /* under the lock: the pipe cannot close */
+    worker_wake(w);         /* under the lock: the pipe cannot close */
     pthread_mutex_unlock(&w->msg_lock);
 }
 
@@ -309,8 +306,8 @@ worker_msg_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
     struct worker_job *jobs, *j;
+    struct worker_msg m = { 0 };
     char buf[64];
-    bool brk = false;
 
     while (read(fd, buf, sizeof(buf)) > 0)
         ;
@@ -321,26 +318,21 @@ worker_msg_cb(evutil_socket_t fd, short what, void *arg)
     w->jobs = NULL;
     w->jobs_tail = &w->jobs;
     if (w->has_msg) {
-        struct worker_msg m = w->msg;
+        m = w->msg;
         w->has_msg = false;
         memset(&w->msg, 0, sizeof(w->msg));
         if (m.conf != NULL)
             worker_apply(w, &m);
-        brk = m.brk;
-        if (m.stop && !w->stopping) {
-            pthread_mutex_unlock(&w->msg_lock);
-            worker_stop_now(w);
-            goto run_jobs;
-        }
     }
     pthread_mutex_unlock(&w->msg_lock);
-run_jobs:
+    if (m.stop && !w->stopping)
+        worker_stop_now(w);
     while ((j = jobs) != NULL) {
         jobs = j->next;
         j->fn(j->arg);
         free(j);
     }
-    if (brk)
+    if (m.brk)
         event_base_loopbreak(w->base);
 }
 

@@ -376,6 +376,11 @@ udp_flow_unreachable(struct udp_flow *f)
         struct cmsghdr h;
         char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
     } cm;
+    union {
+        struct in_pktinfo v4;
+        struct in6_pktinfo v6;
+    } pi;
+    size_t pilen;
     struct iovec iov;
     struct msghdr mh;
     struct cmsghdr *c;
@@ -403,29 +408,23 @@ udp_flow_unreachable(struct udp_flow *f)
     mh.msg_iovlen = 1;
     mh.msg_control = cm.b;
     c = (struct cmsghdr *)cm.b;
+    memset(&pi, 0, sizeof(pi));
     if (fam == AF_INET) {
-        struct in_pktinfo pi;
-
         ((struct sockaddr_in *)&client)->sin_port = 0;
-        memset(&pi, 0, sizeof(pi));
-        pi.ipi_spec_dst = ((struct sockaddr_in *)&dst)->sin_addr;
+        pi.v4.ipi_spec_dst = ((struct sockaddr_in *)&dst)->sin_addr;
         c->cmsg_level = IPPROTO_IP;
         c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(pi));
-        memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-        mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+        pilen = sizeof(pi.v4);
     } else {
-        struct in6_pktinfo pi;
-
         ((struct sockaddr_in6 *)&client)->sin6_port = 0;
-        memset(&pi, 0, sizeof(pi));
-        pi.ipi6_addr = ((struct sockaddr_in6 *)&dst)->sin6_addr;
+        pi.v6.ipi6_addr = ((struct sockaddr_in6 *)&dst)->sin6_addr;
         c->cmsg_level = IPPROTO_IPV6;
         c->cmsg_type = IPV6_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(pi));
-        memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-        mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+        pilen = sizeof(pi.v6);
     }
+    c->cmsg_len = CMSG_LEN(pilen);
+    memcpy(CMSG_DATA(c), &pi, pilen);
+    mh.msg_controllen = CMSG_SPACE(pilen);
     fd = socket(fam, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
                 fam == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
     if (fd == -1 || nat_socket_transparent(fd, fam) == -1 ||

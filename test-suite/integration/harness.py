@@ -501,6 +501,20 @@ class RawClient:
         return True
 
 
+def recv_all(sock, timeout=10):
+    """Read <sock> until EOF (or a reset); return the bytes."""
+    sock.settimeout(timeout)
+    out = b""
+    while True:
+        try:
+            part = sock.recv(65536)
+        except ConnectionResetError:
+            return out
+        if not part:
+            return out
+        out += part
+
+
 def raw_exchange(port, data, method="GET", timeout=10.0):
     """Send <data> on a new connection and read one response."""
     with RawClient(port, timeout) as c:
@@ -523,6 +537,6 @@ def connect_refused(port):
 
 
 __all__ = ["Skua", "conf_text", "access_rx", "curl", "RawClient",
-           "raw_exchange", "run_skua", "connect_refused", "free_port",
+           "recv_all", "raw_exchange", "run_skua", "connect_refused", "free_port",
            "listening", "wait_listening", "clean_env", "tail",
            "VISIBLE_HOSTNAME", "find_error_directory"]

@@ -12,6 +12,7 @@ Everything is torn down by the callers' finalizers, also when a test
 fails.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -45,6 +46,19 @@ def sh(*cmd, ns=None, check=True, timeout=20):
             " ".join(argv), p.returncode,
             p.stderr.decode("utf-8", "replace")))
     return p
+
+
+@contextlib.contextmanager
+def scratch_ns(suffix):
+    """A namespace of its own (loopback up) for the body of a with-block,
+    deleted afterwards, also on failure; yields its name."""
+    ns = TAG + suffix
+    sh("ip", "netns", "add", ns)
+    try:
+        sh("ip", "link", "set", "lo", "up", ns=ns)
+        yield ns
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 def why_not_runnable(nft_rules, curl=True):

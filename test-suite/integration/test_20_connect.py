@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from harness import RawClient, access_rx, curl
+from harness import RawClient, access_rx, curl, recv_all
 from nginxd import MARKER
 from pyorigin import EchoServer
 
@@ -59,12 +59,7 @@ def test_connect_status_line_and_tls(skua, nginx):
         tls = ctx.wrap_socket(c.sock, server_hostname="tls.test")
         tls.sendall(b"GET /small.txt HTTP/1.1\r\nHost: tls.test\r\n"
                     b"Connection: close\r\n\r\n")
-        data = b""
-        while True:
-            part = tls.recv(65536)
-            if not part:
-                break
-            data += part
+        data = recv_all(tls)
         assert data.startswith(b"HTTP/1.1 200"), data[:200]
         assert data.endswith(b"small file through skua\n")
 

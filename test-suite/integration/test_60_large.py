@@ -10,7 +10,7 @@ import pytest
 
 import time
 
-from harness import RawClient, access_rx, clean_env
+from harness import RawClient, access_rx, clean_env, recv_all
 from pyorigin import big_body
 
 RSS_LIMIT_KB = 64 * 1024
@@ -338,12 +338,7 @@ def test_pipelined_request_behind_a_closing_response(skua, pyorigin, n):
         c.sendall(_req(pyorigin.port, "/bigclose/%d" % n))
         time.sleep(1.0)
         c.sendall(_req(pyorigin.port, "/second"))
-        got = b""
-        while True:
-            d = c.recv(65536)
-            if not d:
-                break
-            got += d
+        got = recv_all(c, timeout=20)
     finally:
         c.close()
     head, _, body = got.partition(b"\r\n\r\n")

@@ -12,7 +12,7 @@ import warnings
 
 import pytest
 
-from harness import access_rx, curl
+from harness import access_rx, curl, recv_all
 from nginxd import MARKER, free_port
 from pyorigin import EchoServer
 
@@ -44,20 +44,6 @@ def recv_exact(sock, n, timeout=10):
             raise EOFError("closed after %r" % out)
         out += part
     return out
-
-
-def recv_all(sock, timeout=10):
-    """Read until EOF (or reset); return the bytes."""
-    sock.settimeout(timeout)
-    out = b""
-    while True:
-        try:
-            part = sock.recv(65536)
-        except ConnectionResetError:
-            return out
-        if not part:
-            return out
-        out += part
 
 
 def s5_addr(host, port):

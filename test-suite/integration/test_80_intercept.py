@@ -26,7 +26,8 @@ import pytest
 
 from harness import tail
 from netns import CLIENT4, CLIENT6, GW_C4, GW_S4, GW_S6, HELPER, \
-    NS_G, SERVER4, SERVER6, TAG, Gateway, client_get, fields, run_gateway, sh
+    NS_G, SERVER4, SERVER6, Gateway, client_get, fields, run_gateway, \
+    scratch_ns, sh
 
 pytestmark = pytest.mark.timeout_s(60)
 
@@ -113,6 +114,11 @@ def skua_conf(workdir, strict=False):
         "http_access deny all",
     ]) + "\n"
 
+
+
+needs_iptables = pytest.mark.skipif(
+    shutil.which("iptables") is None or shutil.which("ip6tables") is None,
+    reason="iptables is not installed (Debian: iptables)")
 
 
 @pytest.fixture(scope="module")
@@ -242,10 +248,7 @@ def test_absolute_form_on_intercept_port(gw):
 def test_helper_apply_and_remove(gw):
     """helpers/skua-intercept installs and removes its rules (in a
     namespace of its own, so the topology above is untouched)."""
-    ns = TAG + "h"
-    sh("ip", "netns", "add", ns)
-    try:
-        sh("ip", "link", "set", "lo", "up", ns=ns)
+    with scratch_ns("h") as ns:
         for mode in ("--redirect", "--tproxy"):
             sh("sh", HELPER, mode, "--ports", "80,8080", "--to-port", "3130",
                "--exclude", "192.0.2.0/24", "--apply", ns=ns)
@@ -262,25 +265,18 @@ def test_helper_apply_and_remove(gw):
             assert sh("nft", "list", "table", "inet", "skua", ns=ns,
                       check=False).returncode != 0
         assert "fwmark" not in sh("ip", "rule", ns=ns).stdout.decode()
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-@pytest.mark.skipif(shutil.which("iptables") is None or
-                    shutil.which("ip6tables") is None,
-                    reason="iptables is not installed (Debian: iptables)")
+@needs_iptables
 def test_helper_iptables(gw):
     """The --iptables form: REDIRECT (with --iface and --user), TPROXY and
     UDP sets side by side, each taken away by --name alone, the policy
     routing with the last TPROXY set."""
-    ns = TAG + "i"
-    sh("ip", "netns", "add", ns)
 
     def rules(cmd, table):
         return sh(cmd, "-t", table, "-S", ns=ns).stdout.decode()
 
-    try:
-        sh("ip", "link", "set", "lo", "up", ns=ns)
+    with scratch_ns("i") as ns:
         sh("sh", HELPER, "--iptables", "--name", "web", "--ports", "80,8080",
            "--to-port", "3129", "--iface", "lo", "--user", "root",
            "--exclude", "192.0.2.0/24", "--exclude", "2001:db8:9::/48",
@@ -317,13 +313,9 @@ def test_helper_iptables(gw):
         assert "SKUA" not in rules("ip6tables", "mangle")
         assert "fwmark" not in sh("ip", "rule", ns=ns).stdout.decode()
         assert "fwmark" not in sh("ip", "-6", "rule", ns=ns).stdout.decode()
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-@pytest.mark.skipif(shutil.which("iptables") is None or
-                    shutil.which("ip6tables") is None,
-                    reason="iptables is not installed (Debian: iptables)")
+@needs_iptables
 def test_iptables_rules_intercept(gw):
     """The gateway intercepting with the iptables rules skua-intercept
     --iptables installs (REDIRECT for 80, TPROXY for 8080) instead of the
@@ -363,21 +355,17 @@ def test_iptables_rules_intercept(gw):
     assert code == 200, body
 
 
-@pytest.mark.skipif(shutil.which("iptables") is None,
-                    reason="iptables is not installed (Debian: iptables)")
+@needs_iptables
 def test_helper_mixed_flavours_and_own_mark(gw):
     """An nftables set and an iptables set share the policy routing: the
     first one removed leaves it.  A set with its own --mark and --table
     takes exactly its own routing away, and never a rule or route the
     administrator made."""
-    ns = TAG + "m"
-    sh("ip", "netns", "add", ns)
 
     def ip_rules():
         return sh("ip", "rule", ns=ns).stdout.decode()
 
-    try:
-        sh("ip", "link", "set", "lo", "up", ns=ns)
+    with scratch_ns("m") as ns:
         sh("sh", HELPER, "--name", "dns", "--udp", "--ports", "53",
            "--to-port", "3131", "--apply", ns=ns)
         sh("sh", HELPER, "--iptables", "--name", "tls", "--tproxy",
@@ -416,8 +404,6 @@ def test_helper_mixed_flavours_and_own_mark(gw):
         assert "fwmark 0x3 lookup 300" in ip_rules()
         assert b"local default" in sh("ip", "route", "show", "table", "300",
                                       ns=ns).stdout
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 def test_helper_named_sets(gw):
@@ -425,8 +411,6 @@ def test_helper_named_sets(gw):
     HTTP by REDIRECT, TLS by TPROXY and DNS over UDP at once), come off
     one by one, and share the TPROXY policy routing until the last one
     using it goes."""
-    ns = TAG + "h"
-    sh("ip", "netns", "add", ns)
 
     def tables():
         out = sh("nft", "list", "tables", "inet", ns=ns).stdout.decode()
@@ -437,8 +421,7 @@ def test_helper_named_sets(gw):
                 sh("ip", fam, "rule", ns=ns).stdout.decode().splitlines()
                 if "fwmark 0x1 lookup 100" in line]
 
-    try:
-        sh("ip", "link", "set", "lo", "up", ns=ns)
+    with scratch_ns("h") as ns:
         sh("sh", HELPER, "--name", "web", "--ports", "80",
            "--to-port", "3129", "--apply", ns=ns)
         sh("sh", HELPER, "--name", "tls", "--tproxy", "--ports", "443",
@@ -472,5 +455,3 @@ def test_helper_named_sets(gw):
                   ns=ns).stdout.strip() == b""
         sh("sh", HELPER, "--name", "web", "--remove", ns=ns)
         assert tables() == []
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
