@@ -6,8 +6,9 @@
  * IPv6 first when both are present; RFC 8305 section 4 with a First
  * Address Family Count of 1).  One attempt starts, the next after the
  * Connection Attempt Delay or as soon as an attempt fails (section 5);
- * the first socket that becomes writable with SO_ERROR 0 wins and every
- * other attempt is closed.  The result is always delivered from the event
+ * the first socket that becomes writable with SO_ERROR 0 (or that a
+ * second connect() finds connected at once, as a local peer usually is)
+ * wins and every other attempt is closed.  The result is always delivered from the event
  * loop, never from inside comm_connect_start().  The handle is freed just
  * before the callback runs, so comm_connect_cancel() must not be called
  * from inside the callback (or after it); anywhere else it is safe.
@@ -299,6 +300,19 @@ cc_attempt_start(struct comm_connect *c, unsigned i)
     if (connect(fd, &at->addr.sa, sk_addr_len(&at->addr.sa)) == 0)
         return CC_CONNECTED;
     if (errno != EINPROGRESS && errno != EINTR)
+        goto fail_close;
+    /*
+     * A peer on this host has usually answered by the time connect()
+     * returns (the handshake runs inside the call on loopback).  Asking
+     * again tells without a trip through the event loop: 0 or EISCONN is
+     * connected, EALREADY still in progress, anything else the failure
+     * (on Linux the pending error is consumed here, so it must not be
+     * left to SO_ERROR).  One system call more for a remote peer.
+     */
+    if (connect(fd, &at->addr.sa, sk_addr_len(&at->addr.sa)) == 0 ||
+        errno == EISCONN)
+        return CC_CONNECTED;
+    if (errno != EALREADY && errno != EINPROGRESS && errno != EINTR)
         goto fail_close;
     at->ev = event_new(c->base, fd, EV_WRITE, cc_on_writable, c);
     if (at->ev == NULL || event_add(at->ev, NULL) == -1) {

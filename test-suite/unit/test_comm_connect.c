@@ -1,7 +1,9 @@
 /*
  * test_comm_connect.c -- unit tests for the Happy Eyeballs address order
- * (comm_connect_sort).  The connect machinery itself needs sockets and an
- * event loop and is checked elsewhere.
+ * (comm_connect_sort) and for the connect machinery against listeners on
+ * loopback: a peer that answers at once, a refused port, a refusal
+ * followed by the next address, and an attempt that stays pending (a
+ * listener whose accept queue is full) until the timeout.
  */
 #include "config.h"
 
@@ -11,9 +13,14 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 
 #include "sk_str.h"
 #include "comm/comm_connect.h"
@@ -126,6 +133,178 @@ test_start_rejects_empty(void **state)
     comm_connect_cancel(NULL);
 }
 
+/* ---- connecting, on loopback ---- */
+
+struct outcome {
+    bool called;
+    int fd;
+    int err;
+    struct sockaddr_storage peer;
+};
+
+static void
+on_result(int fd, int err, const struct sockaddr_storage *peer, void *arg)
+{
+    struct outcome *o = arg;
+
+    assert_false(o->called);
+    o->called = true;
+    o->fd = fd;
+    o->err = err;
+    if (peer != NULL)
+        o->peer = *peer;
+}
+
+/* A listener on <ip>, port 0 or <port>, with <backlog>; its port in *port. */
+static int
+listener(const char *ip, uint16_t *port, int backlog)
+{
+    struct sockaddr_in sin;
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+    assert_true(fd >= 0);
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(*port);
+    assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(listen(fd, backlog), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+/* A port on 127.0.0.1 that nothing listens on (bound, so not reused). */
+static int
+closed_port(uint16_t *port)
+{
+    struct sockaddr_in sin;
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+/* Start a connect to <list> port <port>, run the loop until it answers. */
+static void
+run_connect(const char *list, uint16_t port, sk_msec_t timeout,
+            struct outcome *o)
+{
+    struct sockaddr_storage a[MAX_ADDRS];
+    struct comm_connect_opts opts;
+    struct event_base *base = event_base_new();
+    unsigned n = parse_list(list, a);
+
+    assert_non_null(base);
+    memset(o, 0, sizeof(*o));
+    o->fd = -2;
+    memset(&opts, 0, sizeof(opts));
+    opts.timeout = timeout;
+    assert_non_null(comm_connect_start(base, a, n, port, &opts, on_result,
+                                       o));
+    /* Never from inside the call, even when connected at once. */
+    assert_false(o->called);
+    assert_int_not_equal(event_base_dispatch(base), -1);
+    assert_true(o->called);
+    event_base_free(base);
+}
+
+static void
+assert_peer(const struct outcome *o, const char *ip, uint16_t port)
+{
+    char buf[SK_ADDRSTRLEN];
+    struct sockaddr_storage got;
+    socklen_t len = sizeof(got);
+
+    assert_string_equal(sk_addr_str((const struct sockaddr *)&o->peer, buf,
+                                    sizeof(buf)), ip);
+    assert_int_equal(sk_addr_port((const struct sockaddr *)&o->peer), port);
+    /* The socket really is connected, to that peer. */
+    assert_int_equal(getpeername(o->fd, (struct sockaddr *)&got, &len), 0);
+    assert_int_equal(sk_addr_port((const struct sockaddr *)&got), port);
+}
+
+static void
+test_connect_local(void **state)
+{
+    uint16_t port = 0;
+    int lfd = listener("127.0.0.1", &port, 8);
+    struct outcome o;
+
+    run_connect("127.0.0.1", port, 5000, &o);
+    assert_int_equal(o.err, 0);
+    assert_true(o.fd >= 0);
+    assert_peer(&o, "127.0.0.1", port);
+    close(o.fd);
+    close(lfd);
+}
+
+static void
+test_connect_refused(void **state)
+{
+    uint16_t port = 0;
+    int bfd = closed_port(&port);
+    struct outcome o;
+
+    run_connect("127.0.0.1", port, 5000, &o);
+    assert_int_equal(o.fd, -1);
+    assert_int_equal(o.err, ECONNREFUSED);
+    close(bfd);
+}
+
+static void
+test_connect_refused_then_next(void **state)
+{
+    uint16_t port = 0;
+    int lfd = listener("127.0.0.1", &port, 8);
+    struct outcome o;
+
+    /* Nothing listens on 127.0.0.2 at that port: refused, and the next
+     * address is tried at once. */
+    run_connect("127.0.0.2 127.0.0.1", port, 5000, &o);
+    assert_int_equal(o.err, 0);
+    assert_true(o.fd >= 0);
+    assert_peer(&o, "127.0.0.1", port);
+    close(o.fd);
+    close(lfd);
+}
+
+static void
+test_connect_pending_times_out(void **state)
+{
+    uint16_t port = 0;
+    int lfd = listener("127.0.0.1", &port, 0), fill[4], i;
+    struct sockaddr_in sin;
+    struct outcome o;
+
+    /* Fill the accept queue (never accepted): later SYNs are dropped, so
+     * the attempt stays in progress. */
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        assert_true(fill[i] >= 0);
+        (void)connect(fill[i], (struct sockaddr *)&sin, sizeof(sin));
+    }
+    run_connect("127.0.0.1", port, 300, &o);
+    assert_int_equal(o.fd, -1);
+    assert_int_equal(o.err, ETIMEDOUT);
+    for (i = 0; i < 4; i++)
+        close(fill[i]);
+    close(lfd);
+}
+
 int
 main(void)
 {
@@ -133,6 +312,10 @@ main(void)
         cmocka_unit_test(test_sort),
         cmocka_unit_test(test_sort_keeps_ports),
         cmocka_unit_test(test_start_rejects_empty),
+        cmocka_unit_test(test_connect_local),
+        cmocka_unit_test(test_connect_refused),
+        cmocka_unit_test(test_connect_refused_then_next),
+        cmocka_unit_test(test_connect_pending_times_out),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
