@@ -1016,7 +1016,13 @@ socks_accept(struct worker *w, const struct conf_http_port *port, int fd,
     tv = sk_msec_tv(s->conf->request_timeout);
     event_add(s->ev_tm, &tv);
     event_add(s->ev_rd, NULL);
-    if (initial != NULL && evbuffer_get_length(initial) > 0) {
+    if (initial == NULL) {
+        /* A client speaks first, and has usually sent its greeting by
+         * the time the connection is accepted: read it now rather than
+         * after a trip through the event loop (a recv() that finds
+         * nothing costs less than that trip). */
+        socks_read_cb(fd, EV_READ, s);
+    } else if (evbuffer_get_length(initial) > 0) {
         socks_enter(s);
         evbuffer_add_buffer(s->in, initial);
         socks_process(s);
