@@ -23,6 +23,12 @@
  * source would otherwise wake the loop for nothing (measured: about 17
  * useless wakeups per blocked period on loopback).
  *
+ * A source whose FIN already waits behind its bytes is reported so
+ * (EV_CLOSED, EPOLLRDHUP) by the same wakeup that reports the bytes; they
+ * are then written with MORE, so the shutdown that follows their EOF puts
+ * the FIN on their last segment: a server's last response and its close
+ * reach the client as one segment and one wakeup, not two.
+ *
  * An idle relay holds no user-space buffer and no pipe: pipes come from a
  * small per-thread pool and go back to it whenever they are empty, and the
  * copy path reads into a per-thread scratch buffer, keeping only what the
@@ -105,6 +111,8 @@ struct relay_dir {
     unsigned rd_ready : 1;      /* source may have bytes or EOF */
     unsigned wr_ready : 1;      /* destination may take bytes */
     unsigned eof : 1;           /* source said EOF */
+    unsigned fin : 1;           /* source's FIN is queued behind its bytes
+                                   (EV_CLOSED): write them with MORE */
     unsigned shut : 1;          /* destination shut down for writing */
     unsigned copy : 1;          /* splice unusable: copy loop */
     unsigned rd_off : 1;        /* ev_rd removed while blocked or done */
@@ -302,7 +310,7 @@ relay_flush_buf(struct relay *r, struct relay_dir *d, int dst)
         memset(&msg, 0, sizeof(msg));
         msg.msg_iov = (struct iovec *)vec;
         msg.msg_iovlen = (size_t)SK_MIN(nvec, RELAY_IOV_MAX);
-        n = sendmsg(dst, &msg, MSG_NOSIGNAL);
+        n = sendmsg(dst, &msg, MSG_NOSIGNAL | (d->fin ? MSG_MORE : 0));
         if (n == -1) {
             if (errno == EINTR)
                 continue;
@@ -376,7 +384,8 @@ relay_flush_pipe(struct relay *r, struct relay_dir *d, int dst)
 
     while (d->in_pipe > 0) {
         n = splice(d->pipe.rfd, NULL, dst, NULL, d->in_pipe,
-                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK |
+                   (d->fin ? SPLICE_F_MORE : 0));
         if (n > 0) {
             d->in_pipe -= (uint32_t)n;
             relay_count(r, d, (size_t)n);
@@ -444,7 +453,8 @@ relay_fill_copy(struct relay *r, struct relay_dir *d, int src, int dst)
     r->moved = 1;
     w = 0;
     while (d->wr_ready && w < n) {
-        ssize_t k = send(dst, s + w, (size_t)(n - w), MSG_NOSIGNAL);
+        ssize_t k = send(dst, s + w, (size_t)(n - w),
+                         MSG_NOSIGNAL | (d->fin ? MSG_MORE : 0));
 
         if (k == -1) {
             if (errno == EINTR)
@@ -681,6 +691,8 @@ relay_rd_cb(evutil_socket_t fd, short what, void *arg)
 
     SK_CHECK_MAGIC(d->r, RELAY_MAGIC);
     d->rd_ready = 1;
+    if (what & EV_CLOSED)
+        d->fin = 1;
     (void)relay_pump(d->r, d);
 }
 
@@ -729,7 +741,10 @@ relay_dir_init(struct relay *r, struct event_base *base, unsigned i,
             return -1;
     }
     if (event_assign(&d->ev_rd, base, r->fd[i],
-                     EV_READ | EV_ET | EV_PERSIST, relay_rd_cb, d) == -1 ||
+                     EV_READ | EV_ET | EV_PERSIST |
+                     ((event_base_get_features(base) &
+                       EV_FEATURE_EARLY_CLOSE) ? EV_CLOSED : 0),
+                     relay_rd_cb, d) == -1 ||
         event_assign(&d->ev_wr, base, r->fd[!i],
                      EV_WRITE | EV_ET | EV_PERSIST, relay_wr_cb, d) == -1)
         return -1;

@@ -29,6 +29,10 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#ifdef __linux__
+#include <linux/tcp.h>          /* tcp_info with tcpi_segs_in */
+#endif
+
 #include "comm/relay.h"
 #include "sk_time.h"
 
@@ -793,6 +797,93 @@ test_splice_oneway(void **state)
     free(dst);
 }
 
+/* ---- a FIN right behind the last bytes -------------------------------- */
+
+static int fin_fd = -1;         /* A's socket */
+static char fin_buf[64];
+static size_t fin_got;
+static bool fin_eof;
+
+static bool
+cond_fin_eof(struct harness *h)
+{
+    ssize_t n;
+
+    (void)h;
+    while ((n = recv(fin_fd, fin_buf + fin_got, sizeof(fin_buf) - fin_got,
+                     MSG_DONTWAIT)) > 0)
+        fin_got += (size_t)n;
+    if (n == 0)
+        fin_eof = true;
+    return fin_eof;
+}
+
+/* Segments <fd> received so far; 0 where TCP_INFO does not say. */
+static uint32_t
+segs_in(int fd)
+{
+#ifdef __linux__
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    memset(&ti, 0, sizeof(ti));
+    assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    return ti.tcpi_segs_in;
+#else
+    (void)fd;
+    return 0;
+#endif
+}
+
+/*
+ * A server that answers and closes at once (its bytes and its FIN both
+ * wait on b when the relay wakes up): A gets the bytes and the FIN in
+ * one segment, on both the splice and the copy path.
+ */
+static void
+test_fin_with_last_bytes(void **state)
+{
+    struct harness *h = *state;
+    bool copy;
+
+    for (copy = false; ; copy = true) {
+        struct relay_opts o = { .no_splice = copy };
+        int p1[2], p2[2];
+        uint32_t before;
+
+        make_pair(h, PAIR_TCP, p1);
+        make_pair(h, PAIR_TCP, p2);
+        assert_int_equal(send(p2[1], "last words", 10, 0), 10);
+        assert_int_equal(shutdown(p2[1], SHUT_WR), 0);
+        wait_fd(p2[0], POLLRDHUP);
+        fin_fd = p1[0];
+        fin_got = 0;
+        fin_eof = false;
+        before = segs_in(p1[0]);
+        h->done_calls = 0;
+        h->relay = relay_start(h->base, p1[1], p2[0], NULL, NULL, &o,
+                               done_cb, h);
+        assert_non_null(h->relay);
+        run_until(h, cond_fin_eof, 3000);
+        assert_false(h->timed_out);
+        assert_int_equal(fin_got, 10);
+        assert_memory_equal(fin_buf, "last words", 10);
+#ifdef __linux__
+        assert_int_equal(segs_in(p1[0]) - before, 1);
+#endif
+        /* A's own EOF ends the relay. */
+        assert_int_equal(shutdown(p1[0], SHUT_WR), 0);
+        run_until(h, cond_done, 3000);
+        assert_int_equal(h->done_calls, 1);
+        assert_int_equal(h->done_err, 0);
+        h->relay = NULL;
+        close(p1[0]);
+        close(p2[1]);
+        if (copy)
+            break;
+    }
+}
+
 int
 main(void)
 {
@@ -805,6 +896,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
         cmocka_unit_test_setup_teardown(test_splice_oneway, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fin_with_last_bytes, setup,
+                                        teardown),
     };
 
     signal(SIGPIPE, SIG_IGN);
