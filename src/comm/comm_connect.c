@@ -307,13 +307,17 @@ cc_attempt_start(struct comm_connect *c, unsigned i)
      * again tells without a trip through the event loop: 0 or EISCONN is
      * connected, EALREADY still in progress, anything else the failure
      * (on Linux the pending error is consumed here, so it must not be
-     * left to SO_ERROR).  One system call more for a remote peer.
+     * left to SO_ERROR).  One system call more for a remote peer.  Linux
+     * only: elsewhere a second connect() after a failure may start a new
+     * attempt.
      */
+#ifdef __linux__
     if (connect(fd, &at->addr.sa, sk_addr_len(&at->addr.sa)) == 0 ||
         errno == EISCONN)
         return CC_CONNECTED;
     if (errno != EALREADY && errno != EINPROGRESS && errno != EINTR)
         goto fail_close;
+#endif
     at->ev = event_new(c->base, fd, EV_WRITE, cc_on_writable, c);
     if (at->ev == NULL || event_add(at->ev, NULL) == -1) {
         errno = ENOMEM;
