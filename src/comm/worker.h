@@ -137,6 +137,14 @@ worker_accepted_nodelay(int fd)
 #endif
 }
 
+/*
+ * The local address of <fd>, accepted on <port>, into <out>: the
+ * listener's own when it is bound to one address (no system call), else
+ * getsockname()'s.
+ */
+void worker_accepted_local(const struct conf_http_port *port, int fd,
+                           struct sockaddr_storage *out);
+
 /* True once the worker is shutting down: finish, do not keep alive. */
 static inline bool
 worker_is_stopping(const struct worker *w)

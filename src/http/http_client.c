@@ -379,14 +379,13 @@ http_accept(struct worker *w, const struct conf_http_port *port, int fd,
             const struct sockaddr_storage *peer)
 {
     struct http_conn *c = sk_calloc(1, sizeof(*c));
-    socklen_t len = sizeof(c->local);
 
     c->magic = HTTP_CONN_MAGIC;
     c->w = w;
     c->conf = conf_ref(w->conf);
     c->fd = fd;
     c->peer = *peer;
-    getsockname(fd, (struct sockaddr *)&c->local, &len);
+    worker_accepted_local(port, fd, &c->local);
     worker_accepted_nodelay(fd);
     c->port = port;
     c->born = sk_now_msec();
@@ -401,8 +400,14 @@ http_accept(struct worker *w, const struct conf_http_port *port, int fd,
     c->rd_on = true;
     event_add(c->ev_rd, NULL);
     conn_arm_timer(c, c->conf->request_timeout);
-    if (http_intercept_accept(c) == -1)
+    if (http_intercept_accept(c) == -1) {
         http_conn_close(c);
+        return;
+    }
+    /* The client speaks first and has usually sent its request by the
+     * time the connection is accepted: read it now rather than after a
+     * trip through the event loop. */
+    conn_read_cb(fd, EV_READ, c);
 }
 
 /* ---- transactions ---- */

@@ -950,34 +950,6 @@ socks_port_current(struct worker *w, const struct conf_http_port *port)
     return NULL;
 }
 
-/*
- * The local address of <fd>, accepted on <port>, into <out>.  A listener
- * bound to one address (not TPROXY, not intercepting) accepts on exactly
- * that address and port, so the system call is saved; a wildcard or a
- * link-local (scoped) listener asks the socket.
- */
-static void
-socks_local_addr(const struct conf_http_port *port, int fd,
-                 struct sockaddr_storage *out)
-{
-    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&port->addr;
-    socklen_t len = sizeof(*out);
-
-    if (!(port->flags & (CONF_PORT_F_TPROXY | CONF_PORT_F_INTERCEPT)) &&
-        !socks_addr_unspec(&port->addr) &&
-        (port->addr.ss_family == AF_INET ||
-         (port->addr.ss_family == AF_INET6 &&
-          !IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr) &&
-          !IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)))) {
-        memset(out, 0, sizeof(*out));
-        memcpy(out, &port->addr,
-               sk_addr_len((const struct sockaddr *)&port->addr));
-        return;
-    }
-    if (getsockname(fd, (struct sockaddr *)out, &len) == -1)
-        memset(out, 0, sizeof(*out));
-}
-
 void
 socks_accept(struct worker *w, const struct conf_http_port *port, int fd,
              const struct sockaddr_storage *peer, struct evbuffer *initial)
@@ -996,7 +968,7 @@ socks_accept(struct worker *w, const struct conf_http_port *port, int fd,
     s->port = port;
     s->fd = fd;
     s->rec.client = *peer;
-    socks_local_addr(port, fd, &s->rec.local);
+    worker_accepted_local(port, fd, &s->rec.local);
     worker_accepted_nodelay(fd);
     s->rec.listener_name = port->name;
     s->rec.listener_port = sk_addr_port((const struct sockaddr *)
