@@ -15,6 +15,7 @@
 #include <string.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -296,6 +297,13 @@ test_connect_pending_times_out(void **state)
         fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         assert_true(fill[i] >= 0);
         (void)connect(fill[i], (struct sockaddr *)&sin, sizeof(sin));
+    }
+    /* The queue holds a connection (the listener is readable) before
+     * the attempt starts, however late the handshakes were processed. */
+    {
+        struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+        assert_int_equal(poll(&p, 1, 5000), 1);
     }
     run_connect("127.0.0.1", port, 300, &o);
     assert_int_equal(o.fd, -1);
