@@ -9,7 +9,10 @@
 #               (default 1) keeping SOCKS_LOAD_CONC sessions each (default
 #               16) of greeting + CONNECT + a 1 KiB GET from nginx + close
 #               going for BENCH_DURATION seconds (target: skua >= 3x
-#               Dante);
+#               Dante); each round also prints the CPU time per session
+#               of the proxy's processes and of the whole machine (all
+#               CPUs busy, steal excluded: proxy, client and nginx), the
+#               latter the steadier figure for comparing two builds;
 #   memory      user-space memory per idle SOCKS5 tunnel, 5,000 tunnels
 #               (--quick: 2,000), summed over the proxy's processes
 #               (target: skua <= 8 KiB).
@@ -183,26 +186,39 @@ bench_target_pid()
     esac
 }
 
-# bench_rate TARGET SECONDS: print "sessions/s proxy-CPU-us/session"
-# (the second field empty for direct), nothing on failure.
+# bench_machine_ticks: CPU clock ticks all CPUs spent busy so far (user,
+# nice, system, irq, softirq; not idle, iowait or steal).
+bench_machine_ticks()
+{
+    awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat
+}
+
+# bench_rate TARGET SECONDS: print "sessions/s machine-CPU-us/session
+# proxy-CPU-us/session" (the last field missing for direct), nothing on
+# failure.  The machine's figure (proxy, client and nginx together) does
+# not depend on which process the kernel charges the loopback's receive
+# work to, which the proxy's own figure does.
 bench_rate()
 {
-    local out pid c0 c1 n hz
+    local out pid c0 c1 m0 m1 n hz
     pid=$(bench_target_pid "$1")
     [ -n "$pid" ] && c0=$(bench_cpu_ticks "$pid")
+    m0=$(bench_machine_ticks)
     out=$(timeout $(($2 + 60)) "$RATE_LOAD" \
           --port "$(bench_socks_port "$1")" --origin-port "$NGINX_PORT" \
           --seconds "$2" --threads "$SOCKS_LOAD_THREADS" \
           --concurrency "$SOCKS_LOAD_CONC") || return 1
+    m1=$(bench_machine_ticks)
     case $out in *" errors=0 "*) ;; *) echo "    $1: $out" >&2 ;; esac
-    printf '%s' "$(printf '%s\n' "$out" |
-                   sed -n 's/.*rate=\([0-9.]*\).*/\1/p')"
+    n=$(printf '%s\n' "$out" | sed -n 's/^sessions=\([0-9]*\).*/\1/p')
+    [ "${n:-0}" -gt 0 ] || return 1
+    hz=$(getconf CLK_TCK)
+    printf '%s %s' "$(printf '%s\n' "$out" |
+                      sed -n 's/.*rate=\([0-9.]*\).*/\1/p')" \
+        $(((m1 - m0) * 1000000 / hz / n))
     if [ -n "$pid" ]; then
         c1=$(bench_cpu_ticks "$pid")
-        n=$(printf '%s\n' "$out" | sed -n 's/^sessions=\([0-9]*\).*/\1/p')
-        hz=$(getconf CLK_TCK)
-        [ "${n:-0}" -gt 0 ] &&
-            printf ' %s' $(((c1 - c0) * 1000000 / hz / n))
+        printf ' %s' $(((c1 - c0) * 1000000 / hz / n))
     fi
     echo
 }
@@ -240,7 +256,7 @@ $BENCH_STAT record --name "SOCKS5 iperf3 (Dante as peer)" \
 # by its CPU as well (hence C, not Python); the proxy's own CPU time per
 # session is printed too (ticks of 1/CLK_TCK s: coarse, but over
 # thousands of sessions).
-declare -A cpu
+declare -A cpu mcpu
 if bench_part rate; then
 bench_socks_load_bin || bench_die "cannot build socks_load"
 echo "    sessions/s: socks_load, $SOCKS_LOAD_THREADS thread(s) x" \
@@ -249,10 +265,17 @@ for ((r = 1; r <= BENCH_ROUNDS; r++)); do
     for t in $targets; do
         v=$(bench_rate "$t" "$BENCH_DURATION") || continue
         set -- $v
-        echo "    round $r $t: $1 sessions/s${2:+, proxy CPU $2 us/session}"
+        echo "    round $r $t: $1 sessions/s, machine CPU $2" \
+             "us/session${3:+, proxy CPU $3 us/session}"
         rate[$t]="${rate[$t]:-}${rate[$t]:+,}$1"
-        [ -n "${2:-}" ] && cpu[$t]="${cpu[$t]:-}${cpu[$t]:+,}$2"
+        mcpu[$t]="${mcpu[$t]:-}${mcpu[$t]:+ }$2"
+        [ -n "${3:-}" ] && cpu[$t]="${cpu[$t]:-}${cpu[$t]:+,}$3"
     done
+done
+for t in $targets; do
+    [ -n "${mcpu[$t]:-}" ] &&
+        echo "    machine CPU per $t session (median): $($BENCH_STAT median \
+             ${mcpu[$t]}) us"
 done
 $BENCH_STAT record --name "SOCKS5 sessions/s (Dante as peer)" \
     --unit "sess/s" --better higher --skua "${rate[skua]:-}" \
