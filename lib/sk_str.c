@@ -94,6 +94,24 @@ sk_addr_str(const struct sockaddr *sa, char *buf, size_t len)
     switch (sa->sa_family) {
     case AF_INET:
         src = &((const struct sockaddr_in *)sa)->sin_addr;
+        if (len >= INET_ADDRSTRLEN) {
+            /* What inet_ntop() writes, without its sprintf (every
+             * request formats one or two of these). */
+            const unsigned char *b = src;
+            char *p = buf;
+            unsigned i, v;
+
+            for (i = 0; i < 4; i++) {
+                v = b[i];
+                if (v >= 100)
+                    *p++ = (char)('0' + v / 100);
+                if (v >= 10)
+                    *p++ = (char)('0' + v / 10 % 10);
+                *p++ = (char)('0' + v % 10);
+                *p++ = i < 3 ? '.' : '\0';
+            }
+            return buf;
+        }
         break;
     case AF_INET6:
         src = &((const struct sockaddr_in6 *)sa)->sin6_addr;

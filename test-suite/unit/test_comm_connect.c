@@ -134,6 +134,38 @@ test_start_rejects_empty(void **state)
     comm_connect_cancel(NULL);
 }
 
+/* sk_addr_str()'s own IPv4 formatting says what inet_ntop() says. */
+static void
+test_addr_str_ipv4(void **state)
+{
+    static const unsigned char oct[] = { 0, 1, 9, 10, 42, 99, 100, 109,
+                                         110, 199, 200, 249, 250, 255 };
+    const size_t n = sizeof(oct);
+    struct sockaddr_in sin;
+    char got[SK_ADDRSTRLEN], want[INET_ADDRSTRLEN], small[8];
+    size_t i, j;
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    for (i = 0; i < n * n; i++) {
+        for (j = 0; j < 4; j++) {
+            unsigned char *b = (unsigned char *)&sin.sin_addr;
+
+            b[j] = oct[(i + j * (i / n + 1)) % n];
+        }
+        assert_non_null(inet_ntop(AF_INET, &sin.sin_addr, want,
+                                  sizeof(want)));
+        assert_string_equal(sk_addr_str((const struct sockaddr *)&sin, got,
+                                        sizeof(got)), want);
+    }
+    sin.sin_addr.s_addr = htonl(0xffffffffu);
+    assert_string_equal(sk_addr_str((const struct sockaddr *)&sin, got,
+                                    INET_ADDRSTRLEN), "255.255.255.255");
+    /* A buffer too small for the address gets "-", as before. */
+    assert_string_equal(sk_addr_str((const struct sockaddr *)&sin, small,
+                                    sizeof(small)), "-");
+}
+
 /* ---- connecting, on loopback ---- */
 
 struct outcome {
@@ -320,6 +352,7 @@ main(void)
         cmocka_unit_test(test_sort),
         cmocka_unit_test(test_sort_keeps_ports),
         cmocka_unit_test(test_start_rejects_empty),
+        cmocka_unit_test(test_addr_str_ipv4),
         cmocka_unit_test(test_connect_local),
         cmocka_unit_test(test_connect_refused),
         cmocka_unit_test(test_connect_refused_then_next),
