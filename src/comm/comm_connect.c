@@ -8,10 +8,11 @@
  * Connection Attempt Delay or as soon as an attempt fails (section 5);
  * the first socket that becomes writable with SO_ERROR 0 (or that a
  * second connect() finds connected at once, as a local peer usually is)
- * wins and every other attempt is closed.  The result is always delivered from the event
- * loop, never from inside comm_connect_start().  The handle is freed just
- * before the callback runs, so comm_connect_cancel() must not be called
- * from inside the callback (or after it); anywhere else it is safe.
+ * wins and every other attempt is closed.  The result is always
+ * delivered from the event loop, never from inside comm_connect_start().
+ * The handle is freed just before the callback runs, so
+ * comm_connect_cancel() must not be called from inside the callback (or
+ * after it); anywhere else it is safe.
  *
  * It does not resolve names (src/dns/ does), pick a source address by
  * policy (the caller passes src4/src6 from tcp_outgoing_address), or read
