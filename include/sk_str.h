@@ -48,6 +48,10 @@ uint16_t sk_addr_port(const struct sockaddr *sa);
 /* Return the length of the sockaddr for its family (0 if unknown). */
 socklen_t sk_addr_len(const struct sockaddr *sa);
 
+/* True unless <sa> is one specific inet address: the wildcard of its
+ * family (0.0.0.0, ::) or no inet address at all. */
+bool sk_addr_is_any(const struct sockaddr *sa);
+
 /* True if <a> and <b> are the same address (port ignored). */
 bool sk_addr_eq(const struct sockaddr *a, const struct sockaddr *b);
 

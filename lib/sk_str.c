@@ -159,6 +159,18 @@ sk_addr_len(const struct sockaddr *sa)
 }
 
 bool
+sk_addr_is_any(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
+               htonl(INADDR_ANY);
+    if (sa->sa_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(
+            &((const struct sockaddr_in6 *)sa)->sin6_addr);
+    return true;
+}
+
+bool
 sk_addr_eq(const struct sockaddr *a, const struct sockaddr *b)
 {
     if (a->sa_family != b->sa_family)

@@ -150,20 +150,17 @@ void
 worker_accepted_local(const struct conf_http_port *port, int fd,
                       struct sockaddr_storage *out)
 {
-    const struct sockaddr_in *a4 = (const struct sockaddr_in *)&port->addr;
-    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&port->addr;
+    const struct sockaddr *a = (const struct sockaddr *)&port->addr;
+    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
     socklen_t len = sizeof(*out);
 
     if (!(port->flags & (CONF_PORT_F_TPROXY | CONF_PORT_F_INTERCEPT)) &&
-        ((port->addr.ss_family == AF_INET &&
-          a4->sin_addr.s_addr != htonl(INADDR_ANY)) ||
-         (port->addr.ss_family == AF_INET6 &&
-          !IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) &&
-          !IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr) &&
+        !sk_addr_is_any(a) &&
+        (a->sa_family == AF_INET ||
+         (!IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr) &&
           !IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)))) {
         memset(out, 0, sizeof(*out));
-        memcpy(out, &port->addr,
-               sk_addr_len((const struct sockaddr *)&port->addr));
+        memcpy(out, a, sk_addr_len(a));
         return;
     }
     if (getsockname(fd, (struct sockaddr *)out, &len) == -1)

@@ -250,17 +250,6 @@ nat_addr_is_local(const struct sockaddr *sa)
     return local;
 }
 
-static bool
-nat_addr_is_any(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET)
-        return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
-               htonl(INADDR_ANY);
-    return sa->sa_family == AF_INET6 &&
-           IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)
-                                   ->sin6_addr);
-}
-
 /* nat_dst_is_listener() for the UDP ports of <conf> if <udp> is set, for
  * the TCP ones otherwise. */
 static bool
@@ -277,7 +266,7 @@ nat_dst_is_port(const struct conf *conf, const struct sockaddr_storage *dst,
             sk_addr_port(o))
             continue;
         nat_addr_unmap(&p->addr, &la);
-        if (nat_addr_is_any((const struct sockaddr *)&la)
+        if (sk_addr_is_any((const struct sockaddr *)&la)
                 ? nat_addr_is_local(o)
                 : sk_addr_eq((const struct sockaddr *)&la, o))
             return true;

@@ -333,18 +333,6 @@ socks_addr_norm(const struct sockaddr_storage *in,
 }
 
 static bool
-socks_addr_unspec(const struct sockaddr_storage *a)
-{
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               htonl(INADDR_ANY);
-    if (a->ss_family == AF_INET6)
-        return IN6_IS_ADDR_UNSPECIFIED(
-            &((const struct sockaddr_in6 *)a)->sin6_addr);
-    return true;
-}
-
-static bool
 socks_addr_loopback(const struct sockaddr_storage *a)
 {
     if (a->ss_family == AF_INET)
@@ -387,13 +375,14 @@ socks_dst_forbidden(const struct socks_sess *s,
     struct sockaddr_storage a, l;
 
     socks_addr_norm(ss, &a);
-    if (socks_addr_unspec(&a))
+    if (sk_addr_is_any((const struct sockaddr *)&a))
         return true;
     for (p = s->conf->http_ports; p != NULL; p = p->next) {
         if (sk_addr_port((const struct sockaddr *)&p->addr) != port)
             continue;
         socks_addr_norm(&p->addr, &l);
-        if (socks_addr_unspec(&l) ? socks_addr_is_local(&a)
+        if (sk_addr_is_any((const struct sockaddr *)&l)
+                ? socks_addr_is_local(&a)
                                   : sk_addr_eq((const struct sockaddr *)&l,
                                                (const struct sockaddr *)&a))
             return true;
