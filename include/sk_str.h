@@ -52,6 +52,14 @@ socklen_t sk_addr_len(const struct sockaddr *sa);
  * family (0.0.0.0, ::) or no inet address at all. */
 bool sk_addr_is_any(const struct sockaddr *sa);
 
+/*
+ * Copy <in> to <out>, an IPv4-mapped IPv6 address (::ffff:a.b.c.d)
+ * becoming the AF_INET address with the same port.  <in> and <out> may be
+ * the same.
+ */
+void sk_addr_unmap(const struct sockaddr_storage *in,
+                   struct sockaddr_storage *out);
+
 /* True if <a> and <b> are the same address (port ignored). */
 bool sk_addr_eq(const struct sockaddr *a, const struct sockaddr *b);
 

@@ -170,6 +170,26 @@ sk_addr_is_any(const struct sockaddr *sa)
     return true;
 }
 
+void
+sk_addr_unmap(const struct sockaddr_storage *in,
+              struct sockaddr_storage *out)
+{
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)in;
+    struct sockaddr_in s4;
+
+    if (in->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+        memset(&s4, 0, sizeof(s4));
+        s4.sin_family = AF_INET;
+        s4.sin_port = s6->sin6_port;
+        memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+        memset(out, 0, sizeof(*out));
+        memcpy(out, &s4, sizeof(s4));
+        return;
+    }
+    if (out != in)
+        *out = *in;
+}
+
 bool
 sk_addr_eq(const struct sockaddr *a, const struct sockaddr *b)
 {

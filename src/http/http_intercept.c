@@ -168,7 +168,7 @@ icpt_addrs_match(const struct http_conn *c,
     struct sockaddr_storage a;
 
     for (unsigned i = 0; i < n; i++) {
-        nat_addr_unmap(&addrs[i], &a);
+        sk_addr_unmap(&addrs[i], &a);
         if (sk_addr_eq((const struct sockaddr *)&a,
                        (const struct sockaddr *)&c->orig_dst))
             return true;
@@ -184,7 +184,7 @@ icpt_alert(struct http_txn *t, const char *reason)
     char o[SK_ADDRSTRLEN], p[SK_ADDRSTRLEN];
     struct sockaddr_storage peer;
 
-    nat_addr_unmap(&c->peer, &peer);
+    sk_addr_unmap(&c->peer, &peer);
     sk_err(SK_SEC_HTTP, "SECURITY ALERT: Host header forgery detected on "
            "local=%s remote=%s (%s); Host: %s%s%s; %s",
            sk_addr_port_str((const struct sockaddr *)&c->orig_dst, o,

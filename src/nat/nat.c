@@ -151,26 +151,6 @@ nat_select(const char *setting, bool transparent, char *err, size_t errlen)
     return b;
 }
 
-void
-nat_addr_unmap(const struct sockaddr_storage *in,
-               struct sockaddr_storage *out)
-{
-    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)in;
-    struct sockaddr_in s4;
-
-    if (in->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-        memset(&s4, 0, sizeof(s4));
-        s4.sin_family = AF_INET;
-        s4.sin_port = s6->sin6_port;
-        memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
-        memset(out, 0, sizeof(*out));
-        memcpy(out, &s4, sizeof(s4));
-        return;
-    }
-    if (out != in)
-        *out = *in;
-}
-
 int
 nat_lookup(const struct nat_backend *b, int fd,
            const struct sockaddr_storage *peer,
@@ -179,12 +159,12 @@ nat_lookup(const struct nat_backend *b, int fd,
 {
     struct sockaddr_storage p, l;
 
-    nat_addr_unmap(peer, &p);
-    nat_addr_unmap(local, &l);
+    sk_addr_unmap(peer, &p);
+    sk_addr_unmap(local, &l);
     memset(orig, 0, sizeof(*orig));
     if (b->lookup(b, fd, &p, &l, orig) == -1)
         return -1;
-    nat_addr_unmap(orig, orig);
+    sk_addr_unmap(orig, orig);
     if (orig->ss_family != AF_INET && orig->ss_family != AF_INET6) {
         errno = EAFNOSUPPORT;
         return -1;
@@ -250,22 +230,21 @@ nat_addr_is_local(const struct sockaddr *sa)
     return local;
 }
 
-/* nat_dst_is_listener() for the UDP ports of <conf> if <udp> is set, for
- * the TCP ones otherwise. */
-static bool
-nat_dst_is_port(const struct conf *conf, const struct sockaddr_storage *dst,
-                bool udp)
+bool
+nat_is_own_port(const struct conf *conf, const struct sockaddr_storage *addr,
+                uint16_t port, bool udp)
 {
-    const struct sockaddr *o = (const struct sockaddr *)dst;
+    const struct sockaddr *o;
     const struct conf_http_port *p;
-    struct sockaddr_storage la;
+    struct sockaddr_storage a, la;
 
+    sk_addr_unmap(addr, &a);
+    o = (const struct sockaddr *)&a;
     for (p = conf->http_ports; p != NULL; p = p->next) {
         if ((p->kind == CONF_PORT_UDP) != udp ||
-            sk_addr_port((const struct sockaddr *)&p->addr) !=
-            sk_addr_port(o))
+            sk_addr_port((const struct sockaddr *)&p->addr) != port)
             continue;
-        nat_addr_unmap(&p->addr, &la);
+        sk_addr_unmap(&p->addr, &la);
         if (sk_addr_is_any((const struct sockaddr *)&la)
                 ? nat_addr_is_local(o)
                 : sk_addr_eq((const struct sockaddr *)&la, o))
@@ -278,21 +257,23 @@ bool
 nat_dst_is_listener(const struct conf *conf,
                     const struct sockaddr_storage *dst)
 {
-    return nat_dst_is_port(conf, dst, false);
+    return nat_is_own_port(conf, dst,
+                           sk_addr_port((const struct sockaddr *)dst), false);
 }
 
 bool
 nat_dst_is_udp_listener(const struct conf *conf,
                         const struct sockaddr_storage *dst)
 {
-    return nat_dst_is_port(conf, dst, true);
+    return nat_is_own_port(conf, dst,
+                           sk_addr_port((const struct sockaddr *)dst), true);
 }
 
 void
 nat_spoof_source(const struct sockaddr_storage *client,
                  struct sockaddr_storage *src, struct comm_connect_opts *o)
 {
-    nat_addr_unmap(client, src);
+    sk_addr_unmap(client, src);
     if (src->ss_family == AF_INET) {
         ((struct sockaddr_in *)src)->sin_port = 0;
         o->src4 = src;

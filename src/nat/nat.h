@@ -126,14 +126,6 @@ void nat_shutdown(void);
 int nat_socket_transparent(int fd, int family);
 
 /*
- * Convert <in> to <out>: an IPv4-mapped IPv6 address (::ffff:a.b.c.d)
- * becomes the AF_INET address with the same port; anything else is
- * copied.  <in> and <out> may be the same.
- */
-void nat_addr_unmap(const struct sockaddr_storage *in,
-                    struct sockaddr_storage *out);
-
-/*
  * True if <dst> (plain AF_INET or AF_INET6 with its port) is the address
  * of one of the TCP listening ports of <conf> (a wildcard listener counts
  * for every local address): a connection intercepted towards it would make
@@ -146,6 +138,13 @@ bool nat_dst_is_listener(const struct conf *conf,
  * skua its own datagrams. */
 bool nat_dst_is_udp_listener(const struct conf *conf,
                              const struct sockaddr_storage *dst);
+
+/* The check behind both: <addr> (port ignored; IPv4-mapped or not) with
+ * port <port> is one of the UDP listening ports of <conf> (<udp>) or one
+ * of the TCP ones. */
+bool nat_is_own_port(const struct conf *conf,
+                     const struct sockaddr_storage *addr, uint16_t port,
+                     bool udp);
 
 /*
  * Make the connection described by <o> leave from <client>'s address (any

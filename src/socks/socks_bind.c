@@ -75,7 +75,7 @@ socks_bind_accept_cb(evutil_socket_t lfd, short what, void *arg)
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd == -1)
             goto out;
-        socks_addr_norm(&peer, &np);
+        sk_addr_unmap(&peer, &np);
         if (socks_bind_any(&b->expect) ||
             sk_addr_eq((const struct sockaddr *)&np,
                        (const struct sockaddr *)&b->expect))
@@ -155,11 +155,11 @@ socks_bind_start(struct socks_sess *s)
 
     b->s = s;
     b->lfd = -1;
-    socks_addr_norm(&s->addrs->addrs[0], &b->expect);
-    socks_addr_norm(&s->rec.local, &local);
+    sk_addr_unmap(&s->addrs->addrs[0], &b->expect);
+    sk_addr_unmap(&s->rec.local, &local);
     if (!socks_bind_any(&b->expect) &&
         socks_bind_local(&b->expect, &local) == -1)
-        socks_addr_norm(&s->rec.local, &local);
+        sk_addr_unmap(&s->rec.local, &local);
     b->lfd = socks_bind_listen(&local);
     if (b->lfd == -1) {
         sk_notice(SK_SEC_COMM, "socks BIND for %s: %s", s->rec.url,

@@ -125,10 +125,6 @@ void socks_relay(struct socks_sess *s, int fd,
 bool socks_dst_forbidden(const struct socks_sess *s,
                          const struct sockaddr_storage *ss, uint16_t port);
 
-/* Copy <in> to <out>, turning an IPv4-mapped IPv6 address into IPv4. */
-void socks_addr_norm(const struct sockaddr_storage *in,
-                     struct sockaddr_storage *out);
-
 /* ---- socks_auth.c ---- */
 
 /*

@@ -15,7 +15,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -35,6 +34,7 @@
 #include "conf/conf.h"
 #include "dns/dns.h"
 #include "log/access_log.h"
+#include "nat/nat.h"
 #include "socks/socks_int.h"
 
 static void socks_process(struct socks_sess *s);
@@ -315,79 +315,16 @@ socks_relay(struct socks_sess *s, int fd, const struct sockaddr_storage *bnd)
 
 /* ---- policy helpers ---- */
 
-void
-socks_addr_norm(const struct sockaddr_storage *in,
-                struct sockaddr_storage *out)
-{
-    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)in;
-    struct sockaddr_in *s4 = (struct sockaddr_in *)out;
-
-    *out = *in;
-    if (in->ss_family == AF_INET6 &&
-        IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-        memset(out, 0, sizeof(*out));
-        s4->sin_family = AF_INET;
-        s4->sin_port = s6->sin6_port;
-        memcpy(&s4->sin_addr, &s6->sin6_addr.s6_addr[12], 4);
-    }
-}
-
-static bool
-socks_addr_loopback(const struct sockaddr_storage *a)
-{
-    if (a->ss_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr)
-                >> 24) == 127;
-    return a->ss_family == AF_INET6 &&
-           IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)a)->sin6_addr);
-}
-
-/* True if <a> is an address of one of this host's interfaces. */
-static bool
-socks_addr_is_local(const struct sockaddr_storage *a)
-{
-    struct ifaddrs *ifs, *i;
-    struct sockaddr_storage n;
-    bool found = false;
-
-    if (socks_addr_loopback(a))
-        return true;
-    if (getifaddrs(&ifs) == -1)
-        return false;
-    for (i = ifs; i != NULL && !found; i = i->ifa_next) {
-        if (i->ifa_addr == NULL || (i->ifa_addr->sa_family != AF_INET &&
-                                    i->ifa_addr->sa_family != AF_INET6))
-            continue;
-        memset(&n, 0, sizeof(n));
-        memcpy(&n, i->ifa_addr, sk_addr_len(i->ifa_addr));
-        found = sk_addr_eq((const struct sockaddr *)&n,
-                           (const struct sockaddr *)a);
-    }
-    freeifaddrs(ifs);
-    return found;
-}
-
 bool
 socks_dst_forbidden(const struct socks_sess *s,
                     const struct sockaddr_storage *ss, uint16_t port)
 {
-    const struct conf_http_port *p;
-    struct sockaddr_storage a, l;
+    struct sockaddr_storage a;
 
-    socks_addr_norm(ss, &a);
-    if (sk_addr_is_any((const struct sockaddr *)&a))
-        return true;
-    for (p = s->conf->http_ports; p != NULL; p = p->next) {
-        if (sk_addr_port((const struct sockaddr *)&p->addr) != port)
-            continue;
-        socks_addr_norm(&p->addr, &l);
-        if (sk_addr_is_any((const struct sockaddr *)&l)
-                ? socks_addr_is_local(&a)
-                                  : sk_addr_eq((const struct sockaddr *)&l,
-                                               (const struct sockaddr *)&a))
-            return true;
-    }
-    return false;
+    sk_addr_unmap(ss, &a);
+    return sk_addr_is_any((const struct sockaddr *)&a) ||
+           nat_is_own_port(s->conf, &a, port, false) ||
+           nat_is_own_port(s->conf, &a, port, true);
 }
 
 /* ---- CONNECT ---- */
@@ -624,7 +561,7 @@ socks_request(struct socks_sess *s, const struct socks_request *req)
         return;
     }
     if (s->cmd == SOCKS_CMD_CONNECT && req->atyp != SOCKS_ATYP_DOMAIN) {
-        socks_addr_norm(&req->addr, &lit);
+        sk_addr_unmap(&req->addr, &lit);
         if (socks_dst_forbidden(s, &lit, s->dport)) {
             socks_fail(s, SOCKS5_REP_NOT_ALLOWED, "TCP_DENIED", 403);
             return;

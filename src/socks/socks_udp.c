@@ -165,7 +165,7 @@ socks_udp_send(struct socks_udp *u, const char *name,
     uint16_t port = sk_addr_port((const struct sockaddr *)to0);
     int fd;
 
-    socks_addr_norm(to0, &to);
+    sk_addr_unmap(to0, &to);
     if (socks_dst_forbidden(s, &to, port))
         return;
     rec = s->rec;
@@ -223,7 +223,7 @@ socks_udp_from_client(struct socks_udp *u, const struct sockaddr_storage *src,
     char name[SK_ADDRSTRLEN];
     size_t hl = 0;
 
-    socks_addr_norm(src, &from);
+    sk_addr_unmap(src, &from);
     if (!sk_addr_eq((const struct sockaddr *)&from,
                     (const struct sockaddr *)&u->client))
         return;
@@ -297,7 +297,7 @@ socks_udp_remote_cb(evutil_socket_t fd, short what, void *arg)
                      (struct sockaddr *)&src, &slen);
         if (n < 0)
             break;
-        socks_addr_norm(&src, &from);
+        sk_addr_unmap(&src, &from);
         for (j = 0; j < u->npeers; j++)
             if (socks_udp_same(&u->peers[j], &from))
                 break;
@@ -348,7 +348,7 @@ socks_udp_open(struct socks_udp *u, struct sockaddr_storage *bnd)
     socklen_t len = sizeof(*bnd);
     uint16_t port;
 
-    socks_addr_norm(&s->rec.local, bnd);
+    sk_addr_unmap(&s->rec.local, bnd);
     socks_udp_set_port(bnd, 0);
     u->cfd = socket(bnd->ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
                     SOCK_CLOEXEC, 0);
@@ -380,7 +380,7 @@ socks_udp_start(struct socks_sess *s)
     s->udp = u;
     /* Datagrams come from the TCP peer's address; from the port the
      * request named, if it named one (RFC 1928 section 6). */
-    socks_addr_norm(&s->rec.client, &u->client);
+    sk_addr_unmap(&s->rec.client, &u->client);
     socks_udp_set_port(&u->client, s->dport);
     u->port_known = s->dport != 0;
     if (socks_udp_open(u, &bnd) == -1) {

@@ -352,7 +352,7 @@ tunnel_alert(struct tunnel *t, const char *reason)
     char o[SK_ADDRSTRLEN], p[SK_ADDRSTRLEN];
     struct sockaddr_storage peer;
 
-    nat_addr_unmap(&t->peer, &peer);
+    sk_addr_unmap(&t->peer, &peer);
     sk_err(SK_SEC_COMM, "SECURITY ALERT: %s forgery detected on local=%s "
            "remote=%s (%s); %s: %s; %s",
            t->vhow == REC_DST_SNI ? "TLS server name" : "Host header",
@@ -374,7 +374,7 @@ tunnel_sni_verdict(struct tunnel *t, const struct dns_result *res)
     if (res != NULL && res->status == DNS_OK) {
         reason = "local IP does not match any domain IP";
         for (unsigned i = 0; i < res->n; i++) {
-            nat_addr_unmap(&res->addrs[i], &a);
+            sk_addr_unmap(&res->addrs[i], &a);
             if (sk_addr_eq((const struct sockaddr *)&a,
                            (const struct sockaddr *)&t->orig_dst)) {
                 reason = NULL;

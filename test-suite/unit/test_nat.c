@@ -1,9 +1,11 @@
 /*
  * test_nat.c -- unit tests for the NAT backend table (src/nat/): lookup by
  * name, "auto" selection over fake backends the test registers, the
- * choice for tproxy listeners, the pf DIOCNATLOOK request building and the
- * IPv4-mapped address conversion.  No firewall is touched; the real
- * lookups are exercised by test-suite/integration/test_80_intercept.py.
+ * choice for tproxy listeners, the pf DIOCNATLOOK request building, the
+ * IPv4-mapped address conversion (sk_addr_unmap) and the "is this one of
+ * skua's own listening ports" check shared by interception and SOCKS.  No
+ * firewall is touched; the real lookups are exercised by
+ * test-suite/integration/test_80_intercept.py.
  */
 #include "config.h"
 
@@ -18,6 +20,7 @@
 #include <cmocka.h>
 
 #include "sk_str.h"
+#include "conf/conf.h"
 #include "nat/nat.h"
 
 /* ---- fake backends ---- */
@@ -222,9 +225,62 @@ test_unmap(void **state)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         assert_int_equal(sk_addr_parse(cases[i].in, NULL, true, &a), 0);
-        nat_addr_unmap(&a, &a);
+        sk_addr_unmap(&a, &a);
         assert_string_equal(sk_addr_port_str((struct sockaddr *)&a, buf,
                                              sizeof(buf)), cases[i].out);
+    }
+}
+
+/* One wildcard SOCKS listener, one HTTP listener on 127.0.0.1, one UDP
+ * listener given as an IPv4-mapped address. */
+static void
+test_own_port(void **state)
+{
+    static const struct {
+        const char *addr;
+        bool udp, own;
+    } cases[] = {
+        { "127.0.0.1:61001", false, true },     /* wildcard: any local */
+        { "127.0.0.2:61001", false, true },     /* all of 127/8 is local */
+        { "[::ffff:127.0.0.1]:61001", false, true },
+        { "198.51.100.1:61001", false, false }, /* not this host's */
+        { "127.0.0.1:61001", true, false },     /* a TCP port, asked UDP */
+        { "127.0.0.1:61002", false, true },
+        { "127.0.0.2:61002", false, false },    /* bound to .1 only */
+        { "127.0.0.1:61003", true, true },
+        { "[::ffff:127.0.0.1]:61003", true, true },
+        { "127.0.0.1:61003", false, false },
+        { "127.0.0.1:61004", false, false },    /* no listener there */
+    };
+    struct conf_http_port p[3];
+    struct conf conf;
+    struct sockaddr_storage a;
+
+    memset(p, 0, sizeof(p));
+    memset(&conf, 0, sizeof(conf));
+    p[0].kind = CONF_PORT_SOCKS;
+    assert_int_equal(sk_addr_parse("0.0.0.0:61001", NULL, true, &p[0].addr),
+                     0);
+    p[1].kind = CONF_PORT_HTTP;
+    assert_int_equal(sk_addr_parse("127.0.0.1:61002", NULL, true,
+                                   &p[1].addr), 0);
+    p[2].kind = CONF_PORT_UDP;
+    assert_int_equal(sk_addr_parse("[::ffff:127.0.0.1]:61003", NULL, true,
+                                   &p[2].addr), 0);
+    p[0].next = &p[1];
+    p[1].next = &p[2];
+    conf.http_ports = &p[0];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(sk_addr_parse(cases[i].addr, NULL, true, &a), 0);
+        if (nat_is_own_port(&conf, &a,
+                            sk_addr_port((const struct sockaddr *)&a),
+                            cases[i].udp) != cases[i].own)
+            fail_msg("%s (%s): expected %s", cases[i].addr,
+                     cases[i].udp ? "udp" : "tcp",
+                     cases[i].own ? "own" : "not own");
+        assert_int_equal(cases[i].udp ? nat_dst_is_udp_listener(&conf, &a)
+                                      : nat_dst_is_listener(&conf, &a),
+                         cases[i].own);
     }
 }
 
@@ -320,6 +376,7 @@ main(void)
                                         teardown_fakes),
         cmocka_unit_test(test_builtin_table),
         cmocka_unit_test(test_unmap),
+        cmocka_unit_test(test_own_port),
         cmocka_unit_test(test_pf_fill),
         cmocka_unit_test(test_pf_result),
     };
