@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -207,27 +208,35 @@ nat_shutdown(void)
 
 /* ---- loops ---- */
 
-/* True if <sa> is an address of this host (bind() without the
- * transparent option accepts only those). */
+/*
+ * True if <sa> is an address of this host: loopback (all of 127/8, ::1)
+ * or an address of one of its interfaces (compared without the IPv6
+ * scope, which a SOCKS request does not carry).  Not a bind() test: with
+ * net.ipv4.ip_nonlocal_bind every address binds, and an IPv6 link-local
+ * address without its scope binds none.
+ */
 static bool
 nat_addr_is_local(const struct sockaddr *sa)
 {
-    struct sockaddr_storage a;
-    bool local;
-    int fd;
+    struct ifaddrs *ifs, *i;
+    bool found = false;
 
-    memcpy(&a, sa, sk_addr_len(sa));
-    if (a.ss_family == AF_INET)
-        ((struct sockaddr_in *)&a)->sin_port = 0;
-    else
-        ((struct sockaddr_in6 *)&a)->sin6_port = 0;
-    fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd == -1)
+    if (sa->sa_family == AF_INET &&
+        (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) ==
+        127)
+        return true;
+    if (sa->sa_family == AF_INET6 &&
+        IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr))
+        return true;
+    if (getifaddrs(&ifs) == -1)
         return false;
-    local = bind(fd, (struct sockaddr *)&a, sk_addr_len(sa)) == 0 ||
-            errno == EADDRINUSE;
-    close(fd);
-    return local;
+    for (i = ifs; i != NULL && !found; i = i->ifa_next)
+        found = i->ifa_addr != NULL &&
+                (i->ifa_addr->sa_family == AF_INET ||
+                 i->ifa_addr->sa_family == AF_INET6) &&
+                sk_addr_eq(i->ifa_addr, sa);
+    freeifaddrs(ifs);
+    return found;
 }
 
 bool

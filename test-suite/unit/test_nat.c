@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -255,6 +256,7 @@ test_own_port(void **state)
     struct conf_http_port p[3];
     struct conf conf;
     struct sockaddr_storage a;
+    struct ifaddrs *ifs, *i;
 
     memset(p, 0, sizeof(p));
     memset(&conf, 0, sizeof(conf));
@@ -270,17 +272,36 @@ test_own_port(void **state)
     p[0].next = &p[1];
     p[1].next = &p[2];
     conf.http_ports = &p[0];
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        assert_int_equal(sk_addr_parse(cases[i].addr, NULL, true, &a), 0);
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        assert_int_equal(sk_addr_parse(cases[k].addr, NULL, true, &a), 0);
         if (nat_is_own_port(&conf, &a,
                             sk_addr_port((const struct sockaddr *)&a),
-                            cases[i].udp) != cases[i].own)
-            fail_msg("%s (%s): expected %s", cases[i].addr,
-                     cases[i].udp ? "udp" : "tcp",
-                     cases[i].own ? "own" : "not own");
-        assert_int_equal(cases[i].udp ? nat_dst_is_udp_listener(&conf, &a)
+                            cases[k].udp) != cases[k].own)
+            fail_msg("%s (%s): expected %s", cases[k].addr,
+                     cases[k].udp ? "udp" : "tcp",
+                     cases[k].own ? "own" : "not own");
+        assert_int_equal(cases[k].udp ? nat_dst_is_udp_listener(&conf, &a)
                                       : nat_dst_is_listener(&conf, &a),
-                         cases[i].own);
+                         cases[k].own);
+    }
+    /* Every address of this host is one, IPv6 ones without their scope
+     * (a SOCKS request carries none). */
+    if (getifaddrs(&ifs) == 0) {
+        for (i = ifs; i != NULL; i = i->ifa_next) {
+            if (i->ifa_addr == NULL || (i->ifa_addr->sa_family != AF_INET &&
+                                        i->ifa_addr->sa_family != AF_INET6))
+                continue;
+            memset(&a, 0, sizeof(a));
+            memcpy(&a, i->ifa_addr, sk_addr_len(i->ifa_addr));
+            if (a.ss_family == AF_INET) {
+                ((struct sockaddr_in *)&a)->sin_port = htons(61001);
+            } else {
+                ((struct sockaddr_in6 *)&a)->sin6_port = htons(61001);
+                ((struct sockaddr_in6 *)&a)->sin6_scope_id = 0;
+            }
+            assert_true(nat_dst_is_listener(&conf, &a));
+        }
+        freeifaddrs(ifs);
     }
 }
 
